@@ -1,0 +1,8 @@
+"""The installed version of lenspipe."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("lenspipe")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
