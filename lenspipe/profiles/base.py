@@ -12,9 +12,41 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import ProfileError
 from . import geometry
 
-__all__ = ["Profile", "LightProfile", "MassProfile", "EllipticalMixin"]
+__all__ = ["Profile", "LightProfile", "MassProfile", "EllipticalMixin", "check_scalar"]
+
+_SCALAR_TYPES = (float, int, np.floating, np.integer)
+
+
+def check_scalar(profile, name, is_valid, requirement, example):
+    """Raise :class:`ProfileError` if a scalar parameter is outside its domain.
+
+    Only a Python or numpy scalar is checked: a batched ``(K, 1)`` array is not
+    (the model's priors bound it), so the check costs nanoseconds.
+
+    Parameters
+    ----------
+    profile : Profile
+        The profile being built (its class name goes in the message).
+    name : str
+        The parameter's name.
+    is_valid : callable
+        ``is_valid(value) -> bool``; NaN must give False.
+    requirement : str
+        What the value must be, e.g. ``"> 0 (arcsec)"``.
+    example : str
+        A valid value to suggest, e.g. ``"0.6"``.
+    """
+    value = getattr(profile, name)
+    if isinstance(value, _SCALAR_TYPES) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        if not is_valid(value):
+            cls = type(profile).__name__
+            raise ProfileError(
+                f"{cls}: {name}={value!r} is outside its domain; it must be {requirement}. "
+                f"Pass a valid value, e.g. {cls}({name}={example}), or bound the parameter's prior."
+            )
 
 
 class Profile:

@@ -1,0 +1,219 @@
+"""The search's checkpoint: an HDF5 file holding everything needed to resume exactly.
+
+The file is rewritten whole at each checkpoint through a temporary file in the same
+folder and :func:`os.replace`, so a reader (or a resumed run) only ever sees a
+complete checkpoint. It holds the chain so far with every sample's log-likelihood
+and log-prior, the walkers' current state, zeus's tuning state (``mu`` and whether
+tuning is still on), the states of the global ``np.random`` and ``random`` generators
+that zeus draws from, counters, and the fit's ``identity`` (a dict of hashes).
+"""
+
+import dataclasses
+import json
+import os
+
+import h5py
+import numpy as np
+
+from ..errors import CheckpointError
+
+__all__ = ["CheckpointState", "write_checkpoint", "read_checkpoint", "check_identity"]
+
+FORMAT = "lenspipe-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass
+class CheckpointState:
+    """The state of a search between two segments.
+
+    Attributes
+    ----------
+    identity : dict
+        Hashes (e.g. ``dataset``, ``model``, ``search``) naming the fit.
+    steps : int
+        Steps taken so far.
+    chain : ndarray, shape (steps, walkers, n)
+    log_likelihood, log_prior : ndarray, shape (steps, walkers)
+    positions : ndarray, shape (walkers, n)
+        Current walkers (the last row of ``chain``, or the initial walkers).
+    log_likelihood_now, log_prior_now : ndarray, shape (walkers,)
+        Their log-likelihoods and log-priors.
+    mu : float
+        zeus's tuned scale factor.
+    tune : bool
+        Whether zeus is still tuning ``mu``.
+    np_random_state : tuple
+        ``np.random.get_state()`` at the start of the next segment.
+    py_random_state : tuple
+        ``random.getstate()`` at the start of the next segment.
+    tau_previous : ndarray, shape (n,)
+        Autocorrelation times at the last check (NaN before the first).
+    converged : bool
+    counters : dict
+        ``evaluations`` (likelihood), ``posterior_evaluations``, ``discarded``
+        (ints) and ``wall_time`` (float, seconds).
+    """
+
+    identity: dict
+    steps: int
+    chain: np.ndarray
+    log_likelihood: np.ndarray
+    log_prior: np.ndarray
+    positions: np.ndarray
+    log_likelihood_now: np.ndarray
+    log_prior_now: np.ndarray
+    mu: float
+    tune: bool
+    np_random_state: tuple
+    py_random_state: tuple
+    tau_previous: np.ndarray
+    converged: bool = False
+    counters: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def log_posterior_now(self):
+        """Log posterior of the current walkers, shape (walkers,)."""
+        return self.log_likelihood_now + self.log_prior_now
+
+
+_ARRAYS = (
+    "chain", "log_likelihood", "log_prior", "positions",
+    "log_likelihood_now", "log_prior_now", "tau_previous",
+)
+
+
+def write_checkpoint(path, state):
+    """Write ``state`` to ``path`` atomically (temporary file + ``os.replace``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    state : CheckpointState
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    temporary = path + ".tmp"
+    with h5py.File(temporary, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["identity"] = json.dumps(state.identity, sort_keys=True)
+        f.attrs["steps"] = int(state.steps)
+        f.attrs["mu"] = float(state.mu)
+        f.attrs["tune"] = bool(state.tune)
+        f.attrs["converged"] = bool(state.converged)
+        f.attrs["counters"] = json.dumps(state.counters, sort_keys=True)
+        for name in _ARRAYS:
+            f.create_dataset(name, data=np.asarray(getattr(state, name), dtype=float))
+        _write_np_state(f.create_group("np_random"), state.np_random_state)
+        _write_py_state(f.create_group("py_random"), state.py_random_state)
+    descriptor = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
+
+
+def read_checkpoint(path):
+    """Read a checkpoint written by :func:`write_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    CheckpointState
+
+    Raises
+    ------
+    CheckpointError
+        If the file is not a readable lenspipe checkpoint.
+    """
+    path = os.fspath(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise CheckpointError(
+                    f"{path} is not a lenspipe search checkpoint (no format={FORMAT!r} "
+                    "attribute); delete it or choose another output folder."
+                )
+            arrays = {name: f[name][()] for name in _ARRAYS}
+            return CheckpointState(
+                identity=json.loads(f.attrs["identity"]),
+                steps=int(f.attrs["steps"]),
+                mu=float(f.attrs["mu"]),
+                tune=bool(f.attrs["tune"]),
+                converged=bool(f.attrs["converged"]),
+                counters=json.loads(f.attrs["counters"]),
+                np_random_state=_read_np_state(f["np_random"]),
+                py_random_state=_read_py_state(f["py_random"]),
+                **arrays,
+            )
+    except (OSError, KeyError, ValueError) as error:
+        raise CheckpointError(
+            f"cannot read the search checkpoint {path} ({error}); delete it to start "
+            "the search again."
+        ) from error
+
+
+def check_identity(stored, given, path):
+    """Raise unless a checkpoint's identity equals the fit's.
+
+    Parameters
+    ----------
+    stored, given : dict
+        Name -> hash.
+    path : str
+        The checkpoint, for the message.
+
+    Raises
+    ------
+    CheckpointError
+        Naming every hash that differs (or is missing on one side).
+    """
+    stored = dict(stored or {})
+    given = dict(given or {})
+    differing = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
+    if differing:
+        details = "; ".join(
+            f"{k}: checkpoint {stored.get(k)!r}, this fit {given.get(k)!r}" for k in differing
+        )
+        raise CheckpointError(
+            f"the checkpoint {path} belongs to another fit: the {', '.join(differing)} "
+            f"hash differs ({details}). Delete the checkpoint to start again, or change "
+            "the output path of this fit."
+        )
+
+
+def _write_np_state(group, state):
+    name, keys, position, has_gauss, cached = state
+    group.attrs["name"] = name
+    group.create_dataset("keys", data=np.asarray(keys, dtype=np.uint32))
+    group.attrs["position"] = int(position)
+    group.attrs["has_gauss"] = int(has_gauss)
+    group.attrs["cached_gaussian"] = float(cached)
+
+
+def _read_np_state(group):
+    return (
+        str(group.attrs["name"]),
+        np.asarray(group["keys"][()], dtype=np.uint32),
+        int(group.attrs["position"]),
+        int(group.attrs["has_gauss"]),
+        float(group.attrs["cached_gaussian"]),
+    )
+
+
+def _write_py_state(group, state):
+    version, internal, gauss_next = state
+    group.attrs["version"] = int(version)
+    group.create_dataset("internal", data=np.asarray(internal, dtype=np.int64))
+    group.attrs["gauss_next"] = json.dumps(gauss_next)
+
+
+def _read_py_state(group):
+    internal = tuple(int(v) for v in group["internal"][()])
+    return (int(group.attrs["version"]), internal, json.loads(group.attrs["gauss_next"]))

@@ -1,0 +1,142 @@
+"""Progress reporting of a search, and keeping zeus's logging out of the way.
+
+A search reports a one-line bar on a terminal and log lines otherwise
+(:class:`Progress`). zeus clears the root logger's handlers when a sampler is built
+and logs through the root logger; :func:`zeus_logging` undoes both.
+"""
+
+import contextlib
+import logging
+import math
+import os
+import sys
+import time
+
+__all__ = ["Progress", "zeus_logging"]
+
+LOGGER_NAME = "lenspipe.search"
+
+
+def _format_max(values):
+    values = [v for v in (values or []) if v is not None and math.isfinite(v)]
+    return f"{max(values):.3g}" if values else "-"
+
+
+class Progress:
+    """Reports a search's progress.
+
+    When ``stream`` is a terminal, a single line is redrawn in place (step/max, the
+    latest autocorrelation time and R-hat, evaluations per second), at most every
+    ``interval`` seconds; otherwise one log record per checkpoint goes to ``logger``
+    (``lenspipe.search`` by default) at INFO level.
+
+    Parameters
+    ----------
+    max_steps : int
+    stream : file-like, optional
+        Default ``sys.stderr``.
+    logger : logging.Logger, optional
+    interval : float
+        Minimum seconds between two redraws of the bar.
+    """
+
+    def __init__(self, max_steps, stream=None, logger=None, interval=0.2):
+        self.max_steps = int(max_steps)
+        self.stream = sys.stderr if stream is None else stream
+        self.logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+        self.interval = float(interval)
+        isatty = getattr(self.stream, "isatty", None)
+        self.is_tty = bool(isatty and isatty())
+        self._last_draw = -math.inf
+        self._tau = None
+        self._rhat = None
+        self._drawn = False
+
+    def step(self, steps, evaluations_per_second):
+        """Note that ``steps`` steps are done (redraws the bar on a terminal)."""
+        if not self.is_tty:
+            return
+        now = time.monotonic()
+        if now - self._last_draw >= self.interval or steps >= self.max_steps:
+            self._draw(steps, evaluations_per_second)
+            self._last_draw = now
+
+    def checkpoint(self, steps, tau, rhat, evaluations_per_second, converged):
+        """Report the diagnostics at a checkpoint.
+
+        Parameters
+        ----------
+        steps : int
+        tau, rhat : sequence of float
+            Per parameter.
+        evaluations_per_second : float
+        converged : bool
+        """
+        self._tau, self._rhat = list(tau), list(rhat)
+        if self.is_tty:
+            self._draw(steps, evaluations_per_second)
+            self._last_draw = time.monotonic()
+        else:
+            self.logger.info(
+                "step %d/%d: max tau %s, max R-hat %s, %.3g evaluations/s%s",
+                steps, self.max_steps, _format_max(self._tau), _format_max(self._rhat),
+                evaluations_per_second, ", converged" if converged else "",
+            )
+
+    def close(self):
+        """End the bar's line (terminal only)."""
+        if self.is_tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def _draw(self, steps, evaluations_per_second):
+        width = 24
+        filled = int(width * min(steps, self.max_steps) / max(self.max_steps, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        line = (
+            f"\rzeus [{bar}] {steps}/{self.max_steps} tau {_format_max(self._tau)} "
+            f"R-hat {_format_max(self._rhat)} {evaluations_per_second:.3g} eval/s"
+        )
+        self.stream.write(line)
+        self.stream.flush()
+        self._drawn = True
+
+
+class _DropRecordsFrom(logging.Filter):
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def filter(self, record):
+        return not os.path.abspath(record.pathname).startswith(self.folder)
+
+
+@contextlib.contextmanager
+def zeus_logging(zeus_dir):
+    """Keep zeus from changing the root logger or logging through it.
+
+    Yields a function that puts the root logger's handlers and level back (call it
+    right after building a sampler); on exit they are restored again (zeus's
+    module-level logging calls may add a handler) and zeus's records are dropped
+    meanwhile.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    drop = _DropRecordsFrom(zeus_dir)
+
+    def restore():
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+
+    root.addFilter(drop)
+    try:
+        yield restore
+    finally:
+        restore()
+        root.removeFilter(drop)

@@ -1,0 +1,401 @@
+"""The zeus ensemble slice sampler as lenspipe's non-linear search.
+
+zeus (``zeus.EnsembleSampler``) draws from the global ``np.random`` and ``random``
+generators, clears the root logger's handlers when a sampler is built, and keeps
+its tuning counters inside a call to ``sample``. To make runs reproducible and
+resumable bit for bit, :class:`ZeusSearch` always runs zeus in *segments* of
+``checkpoint_every`` steps, whether or not a run is interrupted: each segment
+builds a fresh sampler from the saved state (walkers, their log-probabilities,
+``mu`` and the tuning flag) after setting both global generators to the saved
+states, and each segment's end is a checkpoint. A resumed run therefore repeats
+exactly what the uninterrupted run did from that checkpoint on.
+
+A consequence of segmenting: zeus's tuning of ``mu`` stops once its step-out /
+shrink ratio has been within tolerance for ``patience`` (5) steps *within one
+segment*, since zeus counts those steps afresh in each call to ``sample``.
+"""
+
+import dataclasses
+import logging
+import os
+import random
+import time
+
+import numpy as np
+import zeus
+
+from ..errors import CheckpointError, SearchError
+from .checkpoint import CheckpointState, check_identity, read_checkpoint, write_checkpoint
+from .convergence import assess, integrated_time, split_rhat
+from .progress import LOGGER_NAME, Progress, zeus_logging
+from .samples import SearchOutput
+
+__all__ = ["ZeusSearch", "SearchOutput"]
+
+_ZEUS_DIR = os.path.dirname(os.path.abspath(zeus.__file__))
+_INITIAL_MODES = ("auto", "prior", "ball")
+_UNIT_EPS = 1e-12
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeusSearch:
+    """Settings of a zeus search; :meth:`fit` runs it.
+
+    Parameters
+    ----------
+    nwalkers : int
+        Walkers in the ensemble: even and at least twice the number of parameters.
+    max_steps : int
+        Steps at which the search stops if it has not converged.
+    seed : int
+        Seeds the initial walkers and zeus's global generators.
+    checkpoint_every : int
+        Steps per segment; convergence is checked (and a checkpoint written) after
+        each.
+    min_steps : int
+        Never stop as converged before this many steps.
+    tau_factor : float
+        Converged needs ``steps > tau_factor * max(tau)``.
+    tau_rtol : float
+        Converged needs every ``|tau - tau_previous| / tau < tau_rtol``.
+    rhat_max : float
+        Converged needs every split-R-hat ``< rhat_max``.
+    initial : {"auto", "prior", "ball"}
+        Initial walkers: drawn from the priors, or from a Gaussian ball around
+        ``fit``'s ``initial_vector``; "auto" uses the ball when a vector is given.
+    """
+
+    nwalkers: int = 30
+    max_steps: int = 10000
+    seed: int = 1
+    checkpoint_every: int = 100
+    min_steps: int = 0
+    tau_factor: float = 50.0
+    tau_rtol: float = 0.01
+    rhat_max: float = 1.01
+    initial: str = "auto"
+
+    def __post_init__(self):
+        problems = []
+        if self.nwalkers < 2 or self.nwalkers % 2:
+            problems.append(f"nwalkers must be even and >= 2 (got {self.nwalkers})")
+        if self.max_steps < 1 or self.checkpoint_every < 1:
+            problems.append("max_steps and checkpoint_every must be >= 1")
+        if self.min_steps < 0 or self.seed < 0:
+            problems.append("min_steps and seed must be >= 0")
+        if not (self.tau_factor > 0 and self.tau_rtol > 0 and self.rhat_max > 1):
+            problems.append("tau_factor and tau_rtol must be > 0 and rhat_max > 1")
+        if self.initial not in _INITIAL_MODES:
+            problems.append(f"initial must be one of {_INITIAL_MODES} (got {self.initial!r})")
+        if problems:
+            raise SearchError("invalid ZeusSearch settings: " + "; ".join(problems))
+
+    def to_dict(self):
+        """JSON-safe settings (with ``"name": "ZeusSearch"``)."""
+        return {"name": type(self).__name__, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: v for k, v in d.items() if k != "name"})
+
+    def fit(self, model, log_likelihoods, checkpoint_path=None, identity=None,
+            initial_vector=None, initial_sigma=None, log=None, stream=None):
+        """Sample the posterior of ``model`` under ``log_likelihoods``.
+
+        Parameters
+        ----------
+        model : Model or Collection
+            Used through ``prior_count``, ``paths``, ``vector_from_unit_vector`` and
+            ``log_prior_from_vector``.
+        log_likelihoods : callable
+            ``(K, n) -> (K,)``; ``-inf`` (or NaN) discards a sample. Only called
+            where the log prior is finite.
+        checkpoint_path : str or os.PathLike, optional
+            The checkpoint HDF5 file; resumed from when it exists.
+        identity : dict, optional
+            Hashes naming the fit (dataset, model, search), stored in the
+            checkpoint and compared on resume.
+        initial_vector : array_like, shape (n,), optional
+            Centre of the initial ball.
+        initial_sigma : float or array_like, shape (n,), optional
+            Width of the ball; default 1 % of each prior's central 68 % interval.
+        log : logging.Logger, optional
+            Default ``logging.getLogger("lenspipe.search")``.
+        stream : file-like, optional
+            Where a terminal progress bar goes (default ``sys.stderr``).
+
+        Returns
+        -------
+        SearchOutput
+
+        Raises
+        ------
+        CheckpointError
+            If the checkpoint belongs to another fit or cannot be read.
+        SearchError
+            If the walkers cannot start (no finite log posterior found) or the
+            likelihood returns the wrong shape.
+        """
+        log = log if log is not None else logging.getLogger(LOGGER_NAME)
+        n = int(model.prior_count)
+        if self.nwalkers < 2 * n:
+            raise SearchError(
+                f"nwalkers={self.nwalkers} is too few for {n} free parameters; "
+                f"zeus needs at least {2 * n}."
+            )
+        identity = dict(identity or {})
+        posterior = _LogPosterior(model, log_likelihoods)
+        caller_states = np.random.get_state(), random.getstate()
+        session_start = time.perf_counter()
+        try:
+            state = self._resume(checkpoint_path, identity, n, log)
+            resumed_from = state.steps if state is not None else 0
+            if state is None:
+                state = self._start(model, posterior, identity, initial_vector, initial_sigma)
+            posterior.set_counters(state.counters)
+            wall_before = float(state.counters.get("wall_time", 0.0))
+            progress = Progress(self.max_steps, stream=stream, logger=log)
+            try:
+                while not state.converged and state.steps < self.max_steps:
+                    segment = min(self.checkpoint_every, self.max_steps - state.steps)
+                    state = self._run_segment(state, posterior, segment, progress,
+                                              wall_before, session_start)
+                    state.counters = posterior.counters(
+                        wall_before + time.perf_counter() - session_start)
+                    if checkpoint_path is not None:
+                        write_checkpoint(checkpoint_path, state)
+                    rate = _rate(state.counters)
+                    progress.checkpoint(state.steps, state.tau_previous, self._rhat(state),
+                                        rate, state.converged)
+            finally:
+                progress.close()
+        finally:
+            np.random.set_state(caller_states[0])
+            random.setstate(caller_states[1])
+        return self._output(model, state, resumed_from)
+
+    # -- stages of a fit ---------------------------------------------------------
+
+    def _resume(self, checkpoint_path, identity, n, log):
+        if checkpoint_path is None or not os.path.exists(checkpoint_path):
+            return None
+        state = read_checkpoint(checkpoint_path)
+        check_identity(state.identity, identity, os.fspath(checkpoint_path))
+        if state.chain.shape[1:] != (self.nwalkers, n):
+            raise CheckpointError(
+                f"the checkpoint {checkpoint_path} holds {state.chain.shape[1]} walkers of "
+                f"{state.chain.shape[2]} parameters, but this search has {self.nwalkers} "
+                f"walkers of {n}; delete the checkpoint or change the output path."
+            )
+        log.info("resuming the search from %s at step %d", checkpoint_path, state.steps)
+        return state
+
+    def _start(self, model, posterior, identity, initial_vector, initial_sigma):
+        children = np.random.SeedSequence(self.seed).spawn(3)
+        rng = np.random.default_rng(children[0])
+        mode = self.initial
+        if mode == "auto":
+            mode = "prior" if initial_vector is None else "ball"
+        if mode == "ball" and initial_vector is None:
+            raise SearchError("initial='ball' needs an initial_vector to centre the ball on")
+        if mode == "prior":
+            draw = _prior_draw(model, rng)
+        else:
+            draw = _ball_draw(model, rng, initial_vector, initial_sigma)
+        positions, values = _initial_walkers(draw, posterior, self.nwalkers)
+        np.random.seed(int(children[1].generate_state(1)[0]))
+        random.seed(int(children[2].generate_state(1)[0]))
+        n = positions.shape[1]
+        return CheckpointState(
+            identity=identity, steps=0,
+            chain=np.empty((0, self.nwalkers, n)),
+            log_likelihood=np.empty((0, self.nwalkers)),
+            log_prior=np.empty((0, self.nwalkers)),
+            positions=positions, log_likelihood_now=values[:, 1],
+            log_prior_now=values[:, 2], mu=1.0, tune=True,
+            np_random_state=np.random.get_state(), py_random_state=random.getstate(),
+            tau_previous=np.full(n, np.nan), converged=False,
+            counters=posterior.counters(0.0),
+        )
+
+    def _run_segment(self, state, posterior, segment, progress, wall_before, session_start):
+        """Run ``segment`` steps of zeus from ``state``; return the next state."""
+        nwalkers, n = state.positions.shape
+        np.random.set_state(state.np_random_state)
+        random.setstate(state.py_random_state)
+        with zeus_logging(_ZEUS_DIR) as restore_logging:
+            sampler = zeus.EnsembleSampler(
+                nwalkers, n, posterior, vectorize=True, mu=state.mu, tune=state.tune,
+                verbose=False,
+            )
+            restore_logging()
+            # Call the posterior directly rather than through zeus's wrapper, which
+            # prints the parameters to stdout when the likelihood raises.
+            sampler.logprob_fn = posterior
+            blobs0 = np.stack([state.log_likelihood_now, state.log_prior_now], axis=1)
+            steps = sampler.sample(
+                np.array(state.positions), log_prob0=np.array(state.log_posterior_now),
+                blobs0=blobs0, iterations=segment, progress=False,
+            )
+            try:
+                for i, _ in enumerate(steps):
+                    elapsed = wall_before + time.perf_counter() - session_start
+                    progress.step(state.steps + i + 1, _rate(posterior.counters(elapsed)))
+            except RuntimeError as error:
+                if "maximum limit" not in str(error):
+                    raise
+                raise SearchError(
+                    "zeus could not bracket the posterior's slice (too many expansions or "
+                    "contractions): the posterior is probably improper or flat over an "
+                    "unbounded range. Bound the priors or check the likelihood."
+                ) from error
+        np_state, py_state = np.random.get_state(), random.getstate()
+        chain = np.array(sampler.get_chain())
+        blobs = np.array(sampler.get_blobs())
+        full_chain = np.concatenate([state.chain, chain])
+        checked = assess(full_chain, state.tau_previous, self.tau_factor, self.tau_rtol,
+                         self.rhat_max, self.min_steps)
+        return dataclasses.replace(
+            state, steps=state.steps + segment, chain=full_chain,
+            log_likelihood=np.concatenate([state.log_likelihood, blobs[:, :, 0]]),
+            log_prior=np.concatenate([state.log_prior, blobs[:, :, 1]]),
+            positions=chain[-1].copy(), log_likelihood_now=blobs[-1, :, 0].copy(),
+            log_prior_now=blobs[-1, :, 1].copy(), mu=float(sampler.mu),
+            tune=bool(sampler.tune), np_random_state=np_state, py_random_state=py_state,
+            tau_previous=checked["tau"], converged=checked["converged"],
+        )
+
+    @staticmethod
+    def _rhat(state):
+        return split_rhat(state.chain[state.steps // 2:])
+
+    def _output(self, model, state, resumed_from):
+        tau = integrated_time(state.chain)
+        rhat = self._rhat(state)
+        counters = state.counters
+        diagnostics = {
+            "converged": bool(state.converged),
+            "steps": int(state.steps),
+            "nwalkers": self.nwalkers,
+            "parameter_paths": list(model.paths),
+            "tau": [_json_float(t) for t in tau],
+            "rhat": [_json_float(r) for r in rhat],
+            "evaluations": int(counters["evaluations"]),
+            "posterior_evaluations": int(counters["posterior_evaluations"]),
+            "discarded": int(counters["discarded"]),
+            "wall_time": float(counters["wall_time"]),
+            "evaluations_per_second": _json_float(_rate(counters)),
+            "mu": float(state.mu),
+            "tuning": bool(state.tune),
+            "resumed_from_step": int(resumed_from),
+        }
+        return SearchOutput(
+            chain=state.chain, log_likelihood=state.log_likelihood,
+            log_prior=state.log_prior, diagnostics=diagnostics,
+            parameter_paths=list(model.paths),
+        )
+
+
+class _LogPosterior:
+    """Vectorised log posterior for zeus, with evaluation counters.
+
+    Returns ``(K, 3)`` rows ``(log_posterior, log_likelihood, log_prior)``; zeus
+    takes the first column as the log-probability and keeps the others as blobs.
+    """
+
+    def __init__(self, model, log_likelihoods):
+        self.model = model
+        self.log_likelihoods = log_likelihoods
+        self.set_counters({})
+
+    def set_counters(self, counters):
+        self.evaluations = int(counters.get("evaluations", 0))
+        self.posterior_evaluations = int(counters.get("posterior_evaluations", 0))
+        self.discarded = int(counters.get("discarded", 0))
+
+    def counters(self, wall_time):
+        return {
+            "evaluations": self.evaluations,
+            "posterior_evaluations": self.posterior_evaluations,
+            "discarded": self.discarded, "wall_time": float(wall_time),
+        }
+
+    def __call__(self, vectors):
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
+        count = vectors.shape[0]
+        log_prior = np.asarray(self.model.log_prior_from_vector(vectors), float).reshape(count)
+        log_prior = np.where(np.isnan(log_prior), -np.inf, log_prior)
+        log_likelihood = np.full(count, -np.inf)
+        inside = np.isfinite(log_prior)
+        evaluated = int(inside.sum())
+        if evaluated:
+            values = np.asarray(self.log_likelihoods(vectors[inside]), dtype=float)
+            if values.shape != (evaluated,):
+                raise SearchError(
+                    f"log_likelihoods returned shape {values.shape} for {evaluated} "
+                    f"vectors; it must return one value per vector, shape ({evaluated},)"
+                )
+            bad = ~np.isfinite(values)
+            self.discarded += int(bad.sum())
+            log_likelihood[inside] = np.where(bad, -np.inf, values)
+        self.evaluations += evaluated
+        self.posterior_evaluations += count
+        return np.stack([log_likelihood + log_prior, log_likelihood, log_prior], axis=1)
+
+
+def _prior_draw(model, rng):
+    n = int(model.prior_count)
+
+    def draw(count):
+        unit = np.clip(rng.uniform(size=(count, n)), _UNIT_EPS, 1.0 - _UNIT_EPS)
+        return np.asarray(model.vector_from_unit_vector(unit), dtype=float)
+
+    return draw
+
+
+def _ball_draw(model, rng, initial_vector, initial_sigma):
+    n = int(model.prior_count)
+    centre = np.asarray(initial_vector, dtype=float).reshape(n)
+    lower, upper = (np.asarray(model.vector_from_unit_vector(np.full(n, u)), float)
+                    for u in (_UNIT_EPS, 1.0 - _UNIT_EPS))
+    if initial_sigma is None:
+        low, high = (np.asarray(model.vector_from_unit_vector(np.full(n, u)), float)
+                     for u in (0.158655, 0.841345))
+        initial_sigma = 0.01 * (high - low)
+    sigma = np.broadcast_to(np.asarray(initial_sigma, dtype=float), (n,))
+    if not np.all(sigma > 0):
+        raise SearchError(f"initial_sigma must be positive for every parameter (got {sigma})")
+
+    def draw(count):
+        return np.clip(centre + sigma * rng.standard_normal((count, n)), lower, upper)
+
+    return draw
+
+
+def _initial_walkers(draw, posterior, nwalkers, max_rounds=100):
+    """Draw walkers until each has a finite log posterior (redrawing the others)."""
+    positions = draw(nwalkers)
+    values = posterior(positions)
+    for _ in range(max_rounds):
+        bad = ~np.isfinite(values[:, 0])
+        if not bad.any():
+            return positions, values
+        positions[bad] = draw(int(bad.sum()))
+        values[bad] = posterior(positions[bad])
+    bad = int((~np.isfinite(values[:, 0])).sum())
+    raise SearchError(
+        f"could not start the search: {bad} of {nwalkers} initial walkers still had a "
+        f"non-finite log posterior after {max_rounds} redraws. Check that the priors "
+        "allow finite likelihoods (or give an initial_vector inside the good region)."
+    )
+
+
+def _rate(counters):
+    wall = counters.get("wall_time", 0.0)
+    return counters["evaluations"] / wall if wall > 0 else 0.0
+
+
+def _json_float(value):
+    value = float(value)
+    return value if np.isfinite(value) else None

@@ -1,0 +1,172 @@
+"""ZeusSearch: posterior recovery, reproducibility, discarded samples, outputs."""
+
+import io
+import json
+import logging
+import random
+
+import numpy as np
+import pytest
+
+from lenspipe.errors import SearchError
+from lenspipe.model import Collection, GaussianPrior, UniformPrior
+from lenspipe.search import Samples, ZeusSearch
+from search_toy import COVARIANCE, MEAN, gaussian_log_likelihoods, toy_model
+
+
+@pytest.fixture(scope="module")
+def gaussian_fit():
+    search = ZeusSearch(nwalkers=10, max_steps=1500, seed=11, checkpoint_every=500)
+    return search.fit(toy_model(), gaussian_log_likelihoods)
+
+
+def test_recovers_a_correlated_gaussian(gaussian_fit):
+    out = gaussian_fit
+    samples = out.samples(toy_model())
+    tau = np.array(out.diagnostics["tau"])
+    kept_steps = out.chain.shape[0] - out.default_burn_in()
+    ess = kept_steps * out.chain.shape[1] / tau.max()
+    sigma = np.sqrt(np.diag(COVARIANCE))
+    standard_error = sigma / np.sqrt(ess)
+    mean = samples.parameters.mean(axis=0)
+    assert np.all(np.abs(mean - MEAN) < 5 * standard_error), (mean, standard_error)
+    np.testing.assert_allclose(samples.parameters.std(axis=0), sigma, rtol=0.1)
+    np.testing.assert_allclose(np.corrcoef(samples.parameters.T)[0, 1], 0.8, atol=0.05)
+    best = samples.max_log_likelihood_instance
+    assert (best.x0, best.x1) == tuple(samples.max_log_likelihood_vector)
+    assert np.all(np.abs(np.array(out.diagnostics["rhat"]) - 1.0) < 0.05)
+
+
+def test_diagnostics_are_complete_and_json(gaussian_fit):
+    d = json.loads(json.dumps(gaussian_fit.diagnostics))
+    assert d["steps"] == 1500 and gaussian_fit.chain.shape == (1500, 10, 2)
+    assert len(d["tau"]) == len(d["rhat"]) == 2
+    assert d["parameter_paths"] == toy_model().paths
+    assert d["evaluations"] >= 1500 * 10 and d["discarded"] == 0
+    assert d["wall_time"] > 0 and d["evaluations_per_second"] > 0
+    assert isinstance(d["converged"], bool)
+    assert gaussian_fit.log_likelihood.shape == gaussian_fit.log_prior.shape == (1500, 10)
+    np.testing.assert_array_equal(gaussian_fit.log_posterior,
+                                  gaussian_fit.log_likelihood + gaussian_fit.log_prior)
+
+
+def test_burn_in_and_thinning_keep_log_likelihoods_aligned(gaussian_fit):
+    out = gaussian_fit
+    for burn_in, thin in [(7, 3), (None, None), (0, 1)]:
+        samples = out.samples(None, burn_in=burn_in, thin=thin)
+        assert isinstance(samples, Samples)
+        np.testing.assert_array_equal(
+            samples.log_likelihood, gaussian_log_likelihoods(samples.parameters))
+        np.testing.assert_array_equal(
+            samples.log_prior, toy_model().log_prior_from_vector(samples.parameters))
+    samples = out.samples(None, burn_in=7, thin=3)
+    assert len(samples) == len(range(7, 1500, 3)) * 10
+    tau = max(out.diagnostics["tau"])
+    assert out.default_burn_in() == int(np.ceil(2 * tau))
+    assert out.default_thin() == max(1, int(0.5 * min(out.diagnostics["tau"])))
+    with pytest.raises(SearchError):
+        out.samples(None, burn_in=1500)
+
+
+def test_same_seed_same_chain_and_no_global_side_effects():
+    search = ZeusSearch(nwalkers=6, max_steps=30, seed=5, checkpoint_every=10)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    np.random.seed(123)
+    random.seed(123)
+    before = np.random.get_state(), random.getstate()
+    first = search.fit(toy_model(), gaussian_log_likelihoods)
+    assert random.getstate() == before[1]
+    np.testing.assert_array_equal(np.random.get_state()[1], before[0][1])
+    assert root.handlers == handlers and root.level == level
+    second = search.fit(toy_model(), gaussian_log_likelihoods)
+    np.testing.assert_array_equal(first.chain, second.chain)
+    np.testing.assert_array_equal(first.log_likelihood, second.log_likelihood)
+    other = ZeusSearch(nwalkers=6, max_steps=30, seed=6, checkpoint_every=10)
+    assert not np.array_equal(first.chain, other.fit(toy_model(), gaussian_log_likelihoods).chain)
+
+
+def test_likelihood_only_inside_prior_and_discards_counted():
+    model = toy_model(lower=(-3.0, -4.0), upper=(3.0, 4.0))
+    calls = []
+
+    def log_likelihoods(vectors):
+        assert np.all(np.isfinite(model.log_prior_from_vector(vectors)))
+        calls.append(len(vectors))
+        values = gaussian_log_likelihoods(vectors)
+        values[vectors[:, 0] > 1.5] = -np.inf   # a discarded region
+        values[vectors[:, 1] < -3.5] = np.nan   # NaN counts as discarded too
+        return values
+
+    out = ZeusSearch(nwalkers=8, max_steps=60, seed=2, checkpoint_every=30).fit(
+        model, log_likelihoods)
+    d = out.diagnostics
+    assert d["discarded"] > 0
+    assert d["evaluations"] == sum(calls)
+    assert d["posterior_evaluations"] > d["evaluations"]  # some proposals left the prior
+    assert np.all(out.chain[:, :, 0] <= 1.5) and np.all(np.isfinite(out.log_likelihood))
+
+
+def test_initial_ball_and_impossible_starts():
+    model = toy_model()
+    calls = []
+
+    def recording(vectors):
+        calls.append(np.array(vectors))
+        return gaussian_log_likelihoods(vectors)
+
+    ZeusSearch(nwalkers=6, max_steps=1, seed=1, checkpoint_every=1).fit(
+        model, recording, initial_vector=[9.99, 0.0], initial_sigma=0.01)
+    start = calls[0]  # the initial walkers: a tight ball clipped into the prior
+    assert start.shape == (6, 2) and len(np.unique(start[:, 1])) == 6
+    assert np.all(np.abs(start[:, 1]) < 0.05) and np.all(start[:, 0] <= 10.0)
+    assert np.any(start[:, 0] > 9.99)
+    # The default ball width is 1 % of each prior's central 68 %: 0.1365 and 0.2.
+    calls.clear()
+    gaussian = Collection(x0=UniformPrior(-10.0, 10.0), x1=GaussianPrior(0.0, 10.0))
+    ZeusSearch(nwalkers=200, max_steps=1, seed=1, checkpoint_every=1).fit(
+        gaussian, recording, initial_vector=[1.0, -2.0])
+    np.testing.assert_allclose(calls[0].std(axis=0), [0.1365, 0.2], rtol=0.15)
+    with pytest.raises(SearchError, match="could not start"):
+        ZeusSearch(nwalkers=4, max_steps=5, checkpoint_every=5).fit(
+            model, lambda v: np.full(len(v), -np.inf))
+    with pytest.raises(SearchError, match="nwalkers"):
+        ZeusSearch(nwalkers=2, max_steps=5).fit(model, gaussian_log_likelihoods)
+    with pytest.raises(SearchError, match="initial_vector"):
+        ZeusSearch(nwalkers=4, initial="ball").fit(model, gaussian_log_likelihoods)
+    with pytest.raises(SearchError, match="shape"):
+        ZeusSearch(nwalkers=4, max_steps=2).fit(model, lambda v: np.zeros((len(v), 2)))
+
+
+def test_settings_validation_and_dict_round_trip():
+    search = ZeusSearch(nwalkers=12, max_steps=100, seed=3, checkpoint_every=20, min_steps=40)
+    d = json.loads(json.dumps(search.to_dict()))
+    assert d["name"] == "ZeusSearch" and d["tau_factor"] == 50 and d["rhat_max"] == 1.01
+    assert ZeusSearch.from_dict(d) == search
+    for bad in [dict(nwalkers=5), dict(max_steps=0), dict(rhat_max=1.0), dict(initial="x")]:
+        with pytest.raises(SearchError):
+            ZeusSearch(**bad)
+
+
+def test_progress_logs_each_checkpoint_when_not_a_terminal(caplog):
+    with caplog.at_level(logging.INFO, logger="lenspipe.search"):
+        ZeusSearch(nwalkers=4, max_steps=20, seed=1, checkpoint_every=10).fit(
+            toy_model(), gaussian_log_likelihoods, stream=io.StringIO())
+    lines = [r.getMessage() for r in caplog.records if r.name == "lenspipe.search"]
+    assert len(lines) == 2 and lines[-1].startswith("step 20/20")
+    assert not any("zeus" in r.pathname for r in caplog.records)
+
+
+def test_progress_bar_on_a_terminal(caplog):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    with caplog.at_level(logging.INFO, logger="lenspipe.search"):
+        ZeusSearch(nwalkers=4, max_steps=20, seed=1, checkpoint_every=10).fit(
+            toy_model(), gaussian_log_likelihoods, stream=stream)
+    text = stream.getvalue()
+    assert "\r" in text and "20/20" in text and "tau" in text and "R-hat" in text
+    assert text.endswith("\n")
+    assert not [r for r in caplog.records if r.name == "lenspipe.search"]
