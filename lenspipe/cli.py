@@ -15,9 +15,17 @@ from .errors import LenspipeError
 
 __all__ = ["main", "build_parser"]
 
-#: Subcommand registrations: each is a function ``add(subparsers)`` that adds one
-#: subcommand and sets ``func`` on its parser. Later modules append here.
-COMMANDS = []
+
+def _commands():
+    """Every subcommand registration, in the order `lenspipe --help` lists them.
+
+    Each is a function ``add(subparsers)`` that adds one subcommand and sets ``func``.
+    """
+    from .database.commands import COMMANDS as database
+    from .pipeline.commands import COMMANDS as pipeline
+    from .results.commands import COMMANDS as results
+
+    return [*pipeline, *results, *database]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lenspipe {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in COMMANDS:
+    for add in _commands():
         add(subparsers)
     return parser
 

@@ -210,7 +210,7 @@ def preview_png(path, imaging, mask=None, title=None):
     shown = ~good if mask is None else mask.array
     axes[3].imshow(shown, extent=extent, cmap="gray_r", vmin=0, vmax=1)
     count = int(np.count_nonzero(~shown))
-    axes[3].set_title(f"mask ({count} fitted; black = out)")
+    axes[3].set_title(f"mask: {count} fitted (white)")
     for ax in axes[:2]:
         ax.set_xlabel("x (arcsec)")
     axes[0].set_ylabel("y (arcsec)")

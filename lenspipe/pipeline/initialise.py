@@ -1,0 +1,124 @@
+"""Where a stage's walkers start.
+
+``prior``
+    Drawn from the priors (the search's own default).
+``previous``
+    A Gaussian ball around the previous stage's posterior: every free parameter whose
+    path also exists in the previous result starts at that result's median with that
+    result's 1-sigma width; the others at their prior's median with 1 % of their
+    prior's central 68 % width.
+``optimise``
+    A global maximum-a-posteriori search first: SciPy's differential evolution over the
+    unit hypercube of the priors, evaluating whole populations through the chunked
+    likelihood (``vectorized=True``), until the population's log posteriors agree to within
+    a standard deviation of 1 or a budget of evaluations is spent; the walkers then
+    start in a ball of 1 % of each prior's central 68 % width around the best point.
+    An ensemble MCMC started from broad priors spends most of its steps finding the mode
+    of a 20-parameter lens model, and can settle in a local one (lens light fitting the
+    source); the optimiser finds the mode at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy.optimize import differential_evolution
+
+__all__ = ["prior_widths", "initial_from_previous", "initial_from_optimiser"]
+
+_LOG = logging.getLogger("lenspipe.fit")
+
+
+def prior_widths(model) -> tuple[np.ndarray, np.ndarray]:
+    """Each prior's median and the width of its central 68 % interval, in parameter units."""
+    median = model.vector_from_unit_vector(np.full(model.prior_count, 0.5))
+    lower = model.vector_from_unit_vector(np.full(model.prior_count, 0.1587))
+    upper = model.vector_from_unit_vector(np.full(model.prior_count, 0.8413))
+    return median, upper - lower
+
+
+def initial_from_previous(model, samples_list) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A ball centre and widths from earlier results (later stages take precedence).
+
+    Returns the centre, the widths and the paths that were matched.
+    """
+    centre, width = prior_widths(model)
+    sigma = 0.01 * width
+    matched = []
+    for samples in samples_list:
+        medians = samples.median_pdf_vector
+        errors = samples.errors_at_sigma(1.0).mean(axis=1)
+        index = {path: i for i, path in enumerate(samples.parameter_paths)}
+        for j, path in enumerate(model.paths):
+            if path in index:
+                centre[j] = medians[index[path]]
+                sigma[j] = max(errors[index[path]], 1e-6 * max(1.0, abs(centre[j])))
+                if path not in matched:
+                    matched.append(path)
+    return centre, sigma, matched
+
+
+def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, population=None,
+                           tolerance=1.0, max_evaluations=300_000):
+    """Maximum a posteriori by differential evolution over the priors' unit cube.
+
+    Parameters
+    ----------
+    model : Model or Collection
+    log_likelihoods : callable
+        ``(K, n) -> (K,)``, the chunked likelihood.
+    seed : int
+        Seed of the optimiser's generator.
+    generations : int
+        At most this many generations of differential evolution.
+    population : int, optional
+        Population multiplier per parameter (SciPy's ``popsize``); default 10.
+    tolerance : float
+        Stop when the standard deviation of the population's log posteriors is below this
+        (SciPy's ``atol``; an absolute spread, so a population stuck on a poor plateau with
+        a large mean does not count as converged).
+    max_evaluations : int
+        Stop after about this many likelihood evaluations.
+
+    Returns
+    -------
+    centre : ndarray, shape (n,)
+        The best point found.
+    sigma : ndarray, shape (n,)
+        1 % of each prior's central 68 % width.
+    info : dict
+        Evaluations and the best log posterior.
+    """
+    n = model.prior_count
+    count = {"evaluations": 0}
+
+    def objective(unit_columns):
+        unit = np.clip(np.atleast_2d(unit_columns.T), 1e-9, 1 - 1e-9)
+        vectors = model.vector_from_unit_vector(unit)
+        log_prior = model.log_prior_from_vector(vectors)
+        values = np.full(len(vectors), np.inf)
+        finite = np.isfinite(log_prior)
+        if finite.any():
+            log_like = log_likelihoods(vectors[finite])
+            count["evaluations"] += int(finite.sum())
+            posterior = log_like + log_prior[finite]
+            values[finite] = np.where(np.isfinite(posterior), -posterior, np.inf)
+        return values
+
+    def budget_spent(intermediate_result):
+        return count["evaluations"] >= max_evaluations
+
+    result = differential_evolution(
+        objective, bounds=[(0.0, 1.0)] * n, vectorized=True, updating="deferred",
+        popsize=population or 10, maxiter=generations, tol=0.0, atol=tolerance, polish=False,
+        callback=budget_spent,
+        init="latinhypercube", rng=np.random.default_rng(seed),
+    )
+    centre = model.vector_from_unit_vector(np.clip(result.x, 1e-9, 1 - 1e-9))
+    _, width = prior_widths(model)
+    info = {"evaluations": count["evaluations"], "best_log_posterior": float(-result.fun),
+            "generations": int(result.nit)}
+    _LOG.info("optimiser: %d evaluations, best log posterior %.3f", info["evaluations"],
+              info["best_log_posterior"])
+    return centre, 0.01 * width, info

@@ -1,0 +1,179 @@
+"""One fit, end to end: what `lenspipe fit` (and so each SLaM stage) runs.
+
+1. Read the dataset file and the results of earlier stages.
+2. Build the stage's model (:func:`.stages.stage_model_from`): references to earlier
+   stages become fixed instances or passed priors.
+3. Build the masked dataset, the analysis and the chunked likelihood.
+4. Start the walkers (:mod:`.initialise`) and run zeus with checkpoints; a rerun of a
+   killed fit resumes from its checkpoint.
+5. Compute latent variables over posterior samples, profile one likelihood call, and
+   write the result file atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["FitRequest", "run_fit", "samples_from_result"]
+
+_LOG = logging.getLogger("lenspipe.fit")
+
+#: Posterior samples over which latent variables (Einstein radius, fluxes) are evaluated.
+LATENT_SAMPLES = 100
+
+
+@dataclasses.dataclass
+class FitRequest:
+    """Everything `lenspipe fit` needs; the CLI fills it from its arguments."""
+
+    dataset: str
+    out: str
+    model_spec: dict
+    stage: str = "fit"
+    unique_tag: str = ""
+    seed: int = 1
+    threads: int | None = None
+    search: dict = dataclasses.field(default_factory=dict)
+    likelihood: dict = dataclasses.field(default_factory=dict)
+    previous: dict = dataclasses.field(default_factory=dict)
+    initialise: str = "previous"
+    sigma_factor: float = 3.0
+    cosmology: str = "Planck15"
+    checkpoint: str | None = None
+    config_hash: str = ""
+    info: dict = dataclasses.field(default_factory=dict)
+    path_prefix: str = ""
+
+
+def samples_from_result(result):
+    """The :class:`~lenspipe.search.Samples` of a read result (with its model)."""
+    from ..model import Model
+    from ..search import Samples
+
+    model = Model.from_dict(result.model)
+    return Samples(model, result.parameters, result.log_likelihood, result.log_prior, result.weight)
+
+
+def _hash(value) -> str:
+    from ..results.identifier import canonical_json
+
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:16]
+
+
+def _search_from(settings: dict, seed: int, n_parameters: int):
+    from ..search import ZeusSearch
+
+    settings = dict(settings)
+    nwalkers = int(settings.pop("nwalkers", 2 * n_parameters + 2))
+    nwalkers = max(nwalkers, 2 * n_parameters + 2)
+    nwalkers += nwalkers % 2
+    return ZeusSearch(nwalkers=nwalkers, seed=seed, **settings)
+
+
+def _analysis_from(imaging, mask, positions, provenance, likelihood, cosmology):
+    from ..analysis import AnalysisImaging
+    from ..fit.fit_imaging import MaskedImaging
+    from ..fit.positions import PositionsLHPenalty
+    from ..lensing import cosmology_from_name
+
+    over = None if likelihood.get("over_sampling", "adaptive") == "adaptive" else int(
+        likelihood.get("sub_size", 4))
+    dataset = MaskedImaging(imaging, mask, over_sampling=over)
+    threshold = float(provenance.get("positions_threshold") or 0.0)
+    positions_lh = None
+    if threshold > 0 and len(positions) >= 2:
+        positions_lh = PositionsLHPenalty(positions, threshold)
+    return AnalysisImaging(dataset, positions_likelihood=positions_lh,
+                           cosmology=cosmology_from_name(cosmology))
+
+
+def _latent(analysis, samples, seed):
+    """Latent variables over up to LATENT_SAMPLES posterior draws (weighted, seeded)."""
+    from ..results.result_file import _latent_summary
+
+    rng = np.random.default_rng(seed)
+    weight = samples.weight / samples.weight.sum()
+    count = min(LATENT_SAMPLES, len(weight))
+    rows = rng.choice(len(weight), size=count, replace=False, p=weight) if count else []
+    values: dict[str, list] = {}
+    for row in rows:
+        instance = samples.model.instance_from_vector(samples.parameters[row])
+        for name, value in analysis.latent_variables(instance).items():
+            values.setdefault(name, []).append(float(value))
+    return {name: _latent_summary(np.asarray(v), np.ones(len(v))) for name, v in values.items()
+            if np.all(np.isfinite(v))}
+
+
+def run_fit(request: FitRequest):
+    """Run one fit and write its result file; returns the :class:`Result`."""
+    from ..data import read_dataset
+    from ..fit.likelihood import LikelihoodEvaluator
+    from ..results.result_file import ResultDataset, build_result, read_result, write_result
+    from .initialise import initial_from_optimiser, initial_from_previous
+    from .stages import stage_model_from
+
+    started = time.perf_counter()
+    imaging, mask, positions, provenance = read_dataset(request.dataset)
+    previous_results = {name: read_result(path) for name, path in request.previous.items()}
+    previous_samples = {name: samples_from_result(r) for name, r in previous_results.items()}
+    redshifts = (provenance.get("redshift_lens", 0.5), provenance.get("redshift_source", 1.0))
+    model = stage_model_from(request.model_spec, previous_samples, redshifts, request.sigma_factor)
+    if model.prior_count == 0:
+        raise ConfigError(f"stage {request.stage!r} has no free parameters; free at least one")
+    analysis = _analysis_from(imaging, mask, positions, provenance, request.likelihood,
+                              request.cosmology)
+    evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
+                                    memory_bound_mb=request.likelihood.get("memory_bound_mb", 256))
+    search = _search_from(request.search, request.seed, model.prior_count)
+    dataset = ResultDataset(imaging.data, imaging.noise_map, imaging.psf, mask.array, positions,
+                            imaging.pixel_scale)
+    identity = {"dataset": dataset.content_hash(), "model": _hash(model.to_dict()),
+                "search": _hash(search.to_dict())}
+    _LOG.info("%s / %s: %d free parameters, %d walkers, %d fitted pixels", request.unique_tag,
+              request.stage, model.prior_count, search.nwalkers, analysis.dataset.pixels)
+
+    initial_vector = initial_sigma = None
+    initialisation = {"mode": request.initialise}
+    checkpoint_exists = request.checkpoint and Path(request.checkpoint).exists()
+    if request.initialise == "previous" and previous_samples and not checkpoint_exists:
+        ordered = [previous_samples[name] for name in request.previous]
+        initial_vector, initial_sigma, matched = initial_from_previous(model, ordered)
+        initialisation["matched_paths"] = matched
+    elif request.initialise == "optimise" and not checkpoint_exists:
+        initial_vector, initial_sigma, info = initial_from_optimiser(
+            model, evaluator.log_likelihoods, seed=request.seed)
+        initialisation.update(info)
+    output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=request.checkpoint,
+                        identity=identity, initial_vector=initial_vector,
+                        initial_sigma=initial_sigma)
+    samples = output.samples(model)
+    latent = _latent(analysis, samples, request.seed)
+    profiling = analysis.profile_log_likelihood_function(samples.max_log_likelihood_instance)
+    profiling["wall_time_s"] = time.perf_counter() - started
+    search_json = {**search.to_dict(), "name": request.stage, "initialisation": initialisation,
+                   "likelihood": dict(request.likelihood),
+                   "diagnostics": output.diagnostics, "discarded": analysis.discarded.to_dict()}
+    info = {**(provenance.get("info") or {}), **request.info}
+    parent = previous_results[list(request.previous)[-1]].identifier if request.previous else ""
+    result = build_result(
+        unique_tag=request.unique_tag, name=request.stage, model=model, search=search_json,
+        parameters=samples.parameters, log_likelihood=samples.log_likelihood,
+        log_prior=samples.log_prior, weight=samples.weight, dataset=dataset, info=info,
+        profiling=profiling, path_prefix=request.path_prefix, parent_identifier=parent,
+        config_hash=request.config_hash, seed=request.seed,
+        completed=True,  # the search ended normally; `converged` is in the diagnostics
+        convergence=output.diagnostics,
+    )
+    result.summary["latent"] = latent
+    write_result(request.out, result)
+    _LOG.info("wrote %s (%.1f s)", request.out, profiling["wall_time_s"])
+    return result

@@ -1,0 +1,299 @@
+"""What the Snakemake workflow asks of the package: lens names, paths, arguments, resources.
+
+``workflow/rules/*.smk`` hold no logic of their own: each rule asks a
+:class:`WorkflowPlan` (built once from the validated config) for its inputs and
+command-line arguments, so that everything here is unit-tested.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from .stages import stage_references
+
+__all__ = ["WorkflowPlan", "read_sheet", "config_hash", "derived_seed"]
+
+RESULTS = "results"
+
+#: Rules with a resource entry; `default` applies to those not named in the config.
+RULES = ("prepare_dataset", "simulate_dataset", "fit_stage", "plot_stage", "ingest", "summary_table")
+
+_NUMBER_COLUMNS = {"pixel_scale", "redshift_lens", "redshift_source", "mask_radius",
+                   "centre_y", "centre_x", "positions_threshold"}
+_INTEGER_COLUMNS = {"cutout"}
+_BOOLEAN_COLUMNS = {"subtract_sky"}
+
+
+def config_hash(config: dict) -> str:
+    """SHA-256 (first 16 hex digits) of the config as canonical JSON."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def derived_seed(seed: int, *names: str) -> int:
+    """A seed in [0, 2**31) derived from a base seed and names (e.g. lens and stage)."""
+    text = "/".join([str(seed), *names])
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % (2**31)
+
+
+def _coerce(column: str, value: str, where: str):
+    value = value.strip()
+    try:
+        if column in _NUMBER_COLUMNS:
+            return float(value) if value else None
+        if column in _INTEGER_COLUMNS:
+            return int(value) if value else None
+    except ValueError:
+        raise ConfigError(f"{where}: column {column!r} must be a number, got {value!r}") from None
+    if column in _BOOLEAN_COLUMNS:
+        if value.lower() in ("", "false", "no", "0"):
+            return False if value else None
+        if value.lower() in ("true", "yes", "1"):
+            return True
+        raise ConfigError(f"{where}: column {column!r} must be true or false, got {value!r}")
+    return value
+
+
+def read_sheet(path) -> list[dict]:
+    """Rows of a dataset sheet (TSV with a header; lines starting with # are comments).
+
+    Empty cells are dropped (so that the schema's defaults apply); numbers and booleans are
+    converted. Relative file paths are kept as written (relative to the working directory).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, has no header, or a number column does not parse.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"dataset sheet {str(path)!r} does not exist; set `datasets:` in the "
+                          "config to a TSV file, or to \"\" for none")
+    with path.open(newline="") as handle:
+        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    reader = csv.DictReader(lines, delimiter="\t")
+    if not reader.fieldnames or "name" not in reader.fieldnames:
+        raise ConfigError(f"dataset sheet {str(path)!r} needs a tab-separated header with a "
+                          "'name' column (see workflow/schemas/datasets.schema.yaml)")
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        where = f"{path}, line {number}"
+        if None in raw:
+            raise ConfigError(f"{where}: more cells than header columns; separate cells by tabs")
+        row = {}
+        for column, value in raw.items():
+            converted = _coerce(column, value or "", where)
+            if converted is not None and converted != "":
+                row[column] = converted
+        rows.append(row)
+    return rows
+
+
+def _alternatives(names) -> str:
+    names = sorted(names)
+    if not names:
+        return "(?!)"  # matches nothing
+    return "|".join(re.escape(name) for name in names)
+
+
+@dataclass
+class WorkflowPlan:
+    """Everything the rules need, derived once from the validated config."""
+
+    config: dict
+    workdir: Path
+    sheet_rows: list = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, config: dict, workdir=".") -> "WorkflowPlan":
+        """Read the dataset sheet named by the config (if any)."""
+        rows = read_sheet(config["datasets"]) if config.get("datasets") else []
+        return cls(config=config, workdir=Path(workdir), sheet_rows=rows)
+
+    # ---------------------------------------------------------------- names
+    @property
+    def prepared(self) -> dict:
+        """Sheet rows by lens name."""
+        return {row["name"]: row for row in self.sheet_rows}
+
+    @property
+    def simulated(self) -> dict:
+        """Simulation specs by lens name."""
+        return dict(self.config.get("simulate") or {})
+
+    @property
+    def lenses(self) -> list[str]:
+        """Every lens: simulated first, then the sheet's, in their given order."""
+        return list(self.simulated) + list(self.prepared)
+
+    @property
+    def stages(self) -> list[str]:
+        """The stage names in fitting order."""
+        return [stage["name"] for stage in self.config["stages"]]
+
+    def stage(self, name: str) -> dict:
+        """The config entry of one stage."""
+        for stage in self.config["stages"]:
+            if stage["name"] == name:
+                return stage
+        raise ConfigError(f"unknown stage {name!r}; the config's stages are {self.stages}")
+
+    def lens_pattern(self) -> str:
+        return _alternatives(self.lenses)
+
+    def stage_pattern(self) -> str:
+        return _alternatives(self.stages)
+
+    def prepared_pattern(self) -> str:
+        return _alternatives(self.prepared)
+
+    def simulated_pattern(self) -> str:
+        return _alternatives(self.simulated)
+
+    def check(self) -> None:
+        """Checks the schemas cannot express; raises ConfigError with the fix.
+
+        - lens names are unique across the sheet and the simulations;
+        - every file named in the sheet exists;
+        - stages refer only to earlier stages, and their models name known classes.
+        """
+        seen = set()
+        for name in self.lenses:
+            if name in seen:
+                raise ConfigError(f"lens name {name!r} appears twice (sheet and/or simulate:); "
+                                  "names must be unique because they are used in paths")
+            seen.add(name)
+        for row in self.sheet_rows:
+            for column in ("data", "noise", "psf", "mask_file"):
+                value = row.get(column)
+                if value and not Path(value).is_file():
+                    raise ConfigError(f"dataset sheet, lens {row['name']!r}: {column} file "
+                                      f"{value!r} does not exist; fix the path (relative paths "
+                                      "are relative to where snakemake runs)")
+        if len(set(self.stages)) != len(self.stages):
+            raise ConfigError(f"stage names must be unique, got {self.stages}")
+        from .stages import check_stage_models
+
+        check_stage_models(self.config["stages"])
+
+    # ---------------------------------------------------------------- paths
+    def result_path(self, lens: str, stage: str) -> str:
+        return f"{RESULTS}/{lens}/{stage}/result.h5"
+
+    def all_results(self) -> list[str]:
+        return [self.result_path(lens, stage) for lens in self.lenses for stage in self.stages]
+
+    def all_outputs(self) -> list[str]:
+        """The targets of `rule all`: plots and summaries of every fit, the database, the table."""
+        outputs = []
+        for lens in self.lenses:
+            for stage in self.stages:
+                folder = f"{RESULTS}/{lens}/{stage}"
+                outputs += [f"{folder}/fit.png", f"{folder}/corner.png", f"{folder}/summary.txt"]
+        return outputs + [f"{RESULTS}/lenspipe.sqlite", f"{RESULTS}/summary.csv"]
+
+    # --------------------------------------------------------- rule helpers
+    def prepare_inputs(self, lens: str) -> dict:
+        row = self.prepared[lens]
+        inputs = {"data": row["data"], "noise": row["noise"], "psf": row["psf"]}
+        if row.get("mask_file"):
+            inputs["mask"] = row["mask_file"]
+        return inputs
+
+    def prepare_args(self, lens: str) -> str:
+        """Command-line arguments of `lenspipe prepare` for one sheet row."""
+        row = self.prepared[lens]
+        args = [
+            "--name", lens, "--data", row["data"], "--noise", row["noise"], "--psf", row["psf"],
+            "--pixel-scale", row["pixel_scale"], "--noise-kind", row.get("noise_kind", "noise"),
+            "--mask-radius", row["mask_radius"],
+            "--redshift-lens", row["redshift_lens"], "--redshift-source", row["redshift_source"],
+            "--centre", f"{row.get('centre_y', 0.0)},{row.get('centre_x', 0.0)}",
+        ]
+        if row.get("cutout"):
+            args += ["--cutout", row["cutout"]]
+        if row.get("mask_file"):
+            args += ["--mask-file", row["mask_file"]]
+        if row.get("subtract_sky"):
+            args += ["--subtract-sky"]
+        if row.get("positions"):
+            args += ["--positions", row["positions"]]
+        if row.get("positions_threshold"):
+            args += ["--positions-threshold", row["positions_threshold"]]
+        for item in _info_items(row.get("info", "")):
+            args += ["--info", item]
+        return shlex.join(str(a) for a in args)
+
+    def simulation_json(self, lens: str) -> str:
+        spec = dict(self.simulated[lens])
+        spec["name"] = lens
+        return json.dumps(spec, sort_keys=True)
+
+    def seed_for(self, lens: str, stage: str) -> int:
+        return derived_seed(int(self.config.get("seed", 1)), lens, stage)
+
+    def fit_inputs(self, lens: str, stage: str) -> dict:
+        """The dataset and the result of every stage this stage builds on (name -> path)."""
+        inputs = {"dataset": f"{RESULTS}/{lens}/dataset.fits"}
+        for previous in self.stage_dependencies(stage):
+            inputs[f"stage_{previous}"] = self.result_path(lens, previous)
+        return inputs
+
+    def stage_dependencies(self, stage: str) -> list[str]:
+        """The stages a stage reads: those its model refers to, and the one before it."""
+        index = self.stages.index(stage)
+        names = set(stage_references(self.stage(stage)["model"]))
+        if index > 0:
+            names.add(self.stages[index - 1])
+        return [name for name in self.stages if name in names]
+
+    def search_settings(self, stage: str) -> dict:
+        settings = dict(self.config["search"])
+        settings.update(self.stage(stage).get("search") or {})
+        return settings
+
+    def fit_args(self, lens: str, stage: str, input=None) -> str:
+        """Command-line arguments of `lenspipe fit` for one lens and stage."""
+        entry = self.stage(stage)
+        args = [
+            "--dataset", f"{RESULTS}/{lens}/dataset.fits",
+            "--stage", stage, "--unique-tag", lens,
+            "--model-yaml", json.dumps(entry["model"], sort_keys=True),
+            "--search-yaml", json.dumps(self.search_settings(stage), sort_keys=True),
+            "--likelihood-yaml", json.dumps(self.config.get("likelihood") or {}, sort_keys=True),
+            "--initialise", entry.get("initialise", "previous"),
+            "--sigma-factor", (self.config.get("passing") or {}).get("sigma_factor", 3.0),
+            "--cosmology", self.config.get("cosmology", "Planck15"),
+            "--seed", self.seed_for(lens, stage),
+            "--config-hash", config_hash(self.config),
+        ]
+        for previous in self.stage_dependencies(stage):
+            args += ["--previous", f"{previous}={self.result_path(lens, previous)}"]
+        return shlex.join(str(a) for a in args)
+
+    @property
+    def retries(self) -> int:
+        return int(self.config.get("retries", 1))
+
+    def resources(self, rule: str) -> dict:
+        """threads, mem_mb and runtime (minutes) of a rule, from the config or defaults."""
+        table = self.config.get("resources") or {}
+        merged = {"threads": 1, "mem_mb": 1000, "runtime": 10}
+        merged.update(table.get("default") or {})
+        merged.update(table.get(rule) or {})
+        return merged
+
+
+def _info_items(text: str) -> list[str]:
+    items = [item.strip() for item in (text or "").split(";") if item.strip()]
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"info entry {item!r} must be key=value (pairs separated by ';')")
+    return items

@@ -1,0 +1,84 @@
+"""Rebuild a fit from what a result file (or the database) stores.
+
+:func:`fit_from_result` is the single path through which ``Result.fit`` and
+``Aggregator.values("fit")`` turn a stored result into its maximum-likelihood
+``FitImaging``: the dataset is rebuilt from the stored arrays alone, with the
+likelihood settings the fit used (recorded in its search JSON), so the rebuilt
+log likelihood equals the one the sampler saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fit_from_result", "analysis_from_result", "source_plane_image"]
+
+
+def analysis_from_result(*, dataset, search=None, cosmology=None):
+    """The :class:`~lenspipe.analysis.AnalysisImaging` of a stored dataset.
+
+    Parameters
+    ----------
+    dataset : lenspipe.results.result_file.ResultDataset
+    search : dict, optional
+        The search JSON; its ``likelihood`` entry holds the over-sampling used.
+    cosmology : astropy cosmology, optional
+    """
+    from ..analysis import AnalysisImaging
+    from ..data import Imaging, Mask
+    from ..fit.fit_imaging import MaskedImaging
+
+    likelihood = (search or {}).get("likelihood") or {}
+    over = None if likelihood.get("over_sampling", "adaptive") == "adaptive" else int(
+        likelihood.get("sub_size", 4))
+    imaging = Imaging(dataset.data, dataset.noise_map, dataset.psf, dataset.pixel_scale)
+    mask = Mask(np.asarray(dataset.mask, dtype=bool), dataset.pixel_scale)
+    return AnalysisImaging(MaskedImaging(imaging, mask, over_sampling=over), cosmology=cosmology)
+
+
+def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, info=None):
+    """The maximum-likelihood ``FitImaging`` of a stored fit.
+
+    Parameters
+    ----------
+    model : dict
+        The fitted model's ``Model.to_dict()``.
+    dataset : lenspipe.results.result_file.ResultDataset
+        Data, noise map, PSF, mask (True = masked out), positions, pixel scale.
+    max_log_likelihood_vector : ndarray, shape (k,)
+        Parameters of the highest log-likelihood sample, in ``model.paths`` order.
+    search : dict, optional
+        The search JSON (likelihood settings such as over-sampling).
+    info : dict, optional
+        The fit's info JSON (unused; accepted for the aggregator's uniform call).
+
+    Returns
+    -------
+    FitImaging
+    """
+    from ..model import Model
+
+    fitted = Model.from_dict(model)
+    instance = fitted.instance_from_vector(np.asarray(max_log_likelihood_vector, dtype=float))
+    return analysis_from_result(dataset=dataset, search=search).fit_from(instance)
+
+
+def source_plane_image(tracer, half_width, pixels=100):
+    """The unlensed light of the last plane on a square grid about its brightest profile.
+
+    Returns the image (rows of y, top = largest y) and its extent
+    ``(y_min, y_max, x_min, x_max)`` in arcsec, or ``(None, None)`` if the source has no light.
+    """
+    source_galaxies = [g for g, p in zip(tracer.galaxies, tracer.plane_index_of_galaxy)
+                       if p == len(tracer.planes) - 1 and g.has_light]
+    if not source_galaxies:
+        return None, None
+    centres = [getattr(p, "centre", (0.0, 0.0)) for g in source_galaxies
+               for p in g.light_profiles.values()]
+    cy, cx = (float(np.mean([c[0] for c in centres])), float(np.mean([c[1] for c in centres])))
+    offsets = (np.arange(pixels) + 0.5) / pixels * 2 * half_width - half_width
+    yy, xx = np.meshgrid(cy - offsets, cx + offsets, indexing="ij")
+    grid = np.stack([yy.ravel(), xx.ravel()], axis=-1)
+    image = sum(g.image_from(grid) for g in source_galaxies).reshape(pixels, pixels)
+    extent = (cy - half_width, cy + half_width, cx - half_width, cx + half_width)
+    return image, extent

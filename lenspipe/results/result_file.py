@@ -1,0 +1,565 @@
+"""The result file: one HDF5 file per fit, written once, atomically.
+
+Layout (``docs/internals.md``, "The result file"):
+
+- root attributes: ``format`` ("lenspipe-result"), ``format_version``,
+  ``identifier``, ``unique_tag``, ``name``, ``path_prefix``,
+  ``parent_identifier``, ``lenspipe_version``, ``versions`` (JSON),
+  ``config_hash``, ``seed``, ``created`` (ISO 8601 UTC), ``completed``;
+- ``model``, ``search``, ``summary``, ``info``, ``profiling``: scalar JSON strings;
+- ``samples/``: ``parameters`` (n, k), ``log_likelihood``, ``log_prior``,
+  ``weight`` (n,), all float64, attribute ``parameter_paths`` (JSON list);
+- ``dataset/``: ``data``, ``noise_map``, ``psf``, ``mask``, ``positions``,
+  attribute ``pixel_scale``.
+
+Each sample array is one HDF5 chunk with the standard shuffle and deflate
+filters, so any HDF5 reader decodes it; its attribute ``crc32`` is the CRC-32 of
+the stored (compressed) chunk, which lets the database ingest copy the
+compressed bytes without decoding them and still detect corruption (see
+:func:`encode` / :func:`decode`). The file is written to a temporary file in the
+destination folder, flushed to disk and moved into place with
+:func:`os.replace`, so a reader sees either no file or a whole one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import tempfile
+import zlib
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .._version import __version__
+from ..errors import ResultFileError
+from .identifier import canonical_json, dataset_hash, fit_identifier, json_safe
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ResultDataset",
+    "Result",
+    "build_result",
+    "write_result",
+    "read_result",
+    "open_result",
+    "read_header",
+    "read_texts",
+    "read_dataset",
+    "read_samples",
+    "dependency_versions",
+    "summarise",
+    "components_from_model",
+    "encode",
+    "decode",
+    "read_encoded",
+]
+
+FORMAT = "lenspipe-result"
+FORMAT_VERSION = 1
+SAMPLE_ARRAYS = ("parameters", "log_likelihood", "log_prior", "weight")
+JSON_DATASETS = ("model", "search", "summary", "info", "profiling")
+_DEPENDENCIES = ("numpy", "scipy", "h5py", "zeus-mcmc", "astropy", "pyfftw", "sqlite-utils")
+
+
+@dataclasses.dataclass
+class ResultDataset:
+    """The dataset a fit was made to, as plain arrays.
+
+    Parameters
+    ----------
+    data, noise_map : ndarray, shape (Ny, Nx)
+        Image and 1-sigma noise map (image units, e.g. e-/s).
+    psf : ndarray, shape (My, Mx)
+        PSF kernel.
+    mask : ndarray of bool, shape (Ny, Nx)
+        True where a pixel is masked out (not fitted).
+    positions : ndarray, shape (P, 2)
+        Multiple-image positions (y, x) in arcsec; (0, 2) if none.
+    pixel_scale : float
+        Arcsec per pixel.
+    """
+
+    data: np.ndarray
+    noise_map: np.ndarray
+    psf: np.ndarray
+    mask: np.ndarray
+    positions: np.ndarray
+    pixel_scale: float
+
+    def __post_init__(self):
+        self.data = np.asarray(self.data, dtype=float)
+        self.noise_map = np.asarray(self.noise_map, dtype=float)
+        self.psf = np.asarray(self.psf, dtype=float)
+        self.mask = np.asarray(self.mask, dtype=bool)
+        self.positions = np.asarray(self.positions, dtype=float).reshape(-1, 2)
+        self.pixel_scale = float(self.pixel_scale)
+
+    def content_hash(self) -> str:
+        """SHA-256 of the arrays and pixel scale (:func:`~.identifier.dataset_hash`)."""
+        return dataset_hash(self.data, self.noise_map, self.psf, self.mask, self.positions,
+                            self.pixel_scale)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The five arrays by name."""
+        names = ("data", "noise_map", "psf", "mask", "positions")
+        return {name: getattr(self, name) for name in names}
+
+
+@dataclasses.dataclass
+class Result:
+    """Everything a result file holds. Sample arrays and the dataset may be
+    ``None`` when read with ``samples=False`` / ``dataset=False``."""
+
+    identifier: str
+    unique_tag: str
+    name: str
+    path_prefix: str
+    parent_identifier: str
+    lenspipe_version: str
+    versions: dict
+    config_hash: str
+    seed: int
+    created: str
+    completed: bool
+    model: dict
+    search: dict
+    summary: dict
+    info: dict
+    profiling: dict
+    parameter_paths: list
+    parameters: np.ndarray | None = None
+    log_likelihood: np.ndarray | None = None
+    log_prior: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    dataset: ResultDataset | None = None
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def max_log_likelihood_vector(self) -> np.ndarray:
+        """The maximum-likelihood parameters (from the summary), in ``parameter_paths`` order."""
+        instance = self.summary["max_log_likelihood_instance"]
+        return np.array([instance[path] for path in self.parameter_paths], dtype=float)
+
+    @property
+    def fit(self):
+        """The maximum-likelihood ``FitImaging``, rebuilt from the stored dataset
+        (:func:`lenspipe.results.rebuild.fit_from_result`)."""
+        from .rebuild import fit_from_result
+
+        if self.dataset is None:
+            raise ResultFileError("This result was read without its dataset; read it with "
+                                  "dataset=True to rebuild the fit.")
+        return fit_from_result(model=self.model, dataset=self.dataset, search=self.search,
+                               info=self.info,
+                               max_log_likelihood_vector=self.max_log_likelihood_vector)
+
+
+def dependency_versions() -> dict[str, str]:
+    """Installed versions of lenspipe's main dependencies (absent ones omitted)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in _DEPENDENCIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+#: Largest array stored as a single HDF5 chunk (HDF5's limit is 4 GiB).
+MAX_CHUNK_BYTES = 2**32 - 1
+
+
+def encode(array) -> bytes:
+    """Compress a float64 array: HDF5's byte shuffle (8-byte elements), then zlib.
+
+    The bytes are exactly what HDF5's ``shuffle`` + ``gzip`` filters store for
+    a single-chunk dataset, and what the database keeps in its ``samples`` table.
+    """
+    array = np.ascontiguousarray(array, dtype="<f8")
+    return zlib.compress(array.view(np.uint8).reshape(-1, 8).T.tobytes(), 1)
+
+
+def decode(blob: bytes, shape) -> np.ndarray:
+    """Inverse of :func:`encode`: a new float64 array of ``shape``."""
+    shape = tuple(shape)
+    count = int(np.prod(shape, dtype=np.int64))
+    raw = np.frombuffer(zlib.decompress(blob, bufsize=8 * count or 1), dtype=np.uint8)
+    planes = raw.reshape(8, count)
+    out = np.empty((count, 8), dtype=np.uint8)
+    for byte in range(8):  # one plane at a time: faster than a strided transpose
+        out[:, byte] = planes[byte]
+    return out.view("<f8").reshape(shape)
+
+
+_SHUFFLE_DEFLATE = [h5py.h5z.FILTER_SHUFFLE, h5py.h5z.FILTER_DEFLATE]
+
+
+def read_encoded(dataset) -> bytes:
+    """The :func:`encode` bytes of a float64 HDF5 dataset (``h5py.Dataset`` or its id).
+
+    A single-chunk shuffle + deflate dataset with a ``crc32`` attribute (as
+    :func:`write_result` writes) is copied without decoding, after checking its
+    CRC-32; any other layout is read and encoded.
+
+    Raises
+    ------
+    ResultFileError
+        If the stored chunk does not match its CRC-32 (a corrupt file).
+    """
+    dataset_id = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
+    plist = dataset_id.get_create_plist()
+    shape = dataset_id.shape
+    direct = (dataset_id.dtype == np.dtype("<f8") and 0 not in shape
+              and plist.get_layout() == h5py.h5d.CHUNKED and plist.get_chunk() == shape
+              and [plist.get_filter(i)[0] for i in range(plist.get_nfilters())] == _SHUFFLE_DEFLATE
+              and h5py.h5a.exists(dataset_id, b"crc32"))
+    if direct:
+        mask, blob = dataset_id.read_direct_chunk((0,) * len(shape))
+        if mask == 0:
+            if zlib.crc32(blob) != int(_attr(dataset_id, "crc32")):
+                name = h5py.h5i.get_name(dataset_id).decode()
+                filename = h5py.h5f.get_name(dataset_id).decode()
+                raise ResultFileError(f"{filename}: {name} fails its CRC-32 check (corrupt file).")
+            return bytes(blob)
+    return encode(_read(dataset_id))
+
+
+def components_from_model(model: dict) -> list[dict]:
+    """``[{"path": "galaxies.lens.mass", "class": "Isothermal"}, ...]`` of a model dict.
+
+    Walks ``Model.to_dict()`` (``{"type": "collection", "children": {...}}``,
+    ``{"type": "model", "class": ..., "parameters": {...}}``): every node naming a
+    ``class`` is a component, its path the dotted child names leading to it.
+    """
+    found = []
+
+    def walk(node, path):
+        if not isinstance(node, dict):
+            return
+        name = node.get("class")
+        if isinstance(name, str) and path:
+            found.append({"path": ".".join(path), "class": name})
+        for key, child in node.items():
+            if isinstance(child, dict):
+                walk(child, path if key in _CONTAINER_KEYS else (*path, key))
+
+    walk(model, ())
+    return found
+
+
+_CONTAINER_KEYS = ("children", "parameters")
+
+
+def _latent_summary(values, weight) -> dict:
+    from ..search.samples import probability_at_sigma, weighted_quantile
+
+    p1, p3 = probability_at_sigma(1.0), probability_at_sigma(3.0)
+    q = weighted_quantile(np.asarray(values, dtype=float), [0.5, (1 - p1) / 2, (1 + p1) / 2,
+                                                            (1 - p3) / 2, (1 + p3) / 2], weight)
+    return dict(zip(("median", "lower_1", "upper_1", "lower_3", "upper_3"), map(float, q)))
+
+
+def summarise(parameters, log_likelihood, log_prior, weight, parameter_paths, *, latent=None,
+              log_evidence=None, convergence=None) -> dict:
+    """The ``summary`` JSON of a result file.
+
+    Maximum-likelihood and median instances and values at 1 and 3 sigma come
+    from :meth:`lenspipe.search.samples.Samples.summary_dict` (weighted
+    quantiles); each latent variable gets its weighted median and values at 1
+    and 3 sigma.
+    """
+    from ..search.samples import Samples
+
+    if len(log_likelihood) == 0:
+        raise ResultFileError("Cannot summarise a result with no samples.")
+    samples = Samples(None, parameters, log_likelihood, log_prior, weight,
+                      parameter_paths=list(parameter_paths))
+    summary = samples.summary_dict()
+    summary["log_evidence"] = log_evidence
+    summary["latent"] = {str(name): _latent_summary(values, samples.weight)
+                         for name, values in (latent or {}).items()}
+    summary["convergence"] = dict(convergence or {})
+    return json_safe(summary)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def build_result(
+    *, unique_tag, name, model, search, parameters, log_likelihood, log_prior, weight=None,
+    parameter_paths=None, dataset, latent=None, info=None, profiling=None,
+    path_prefix="", parent_identifier="", config_hash="", seed=0, completed=True,
+    log_evidence=None, convergence=None, created=None, versions=None,
+) -> Result:
+    """Assemble a :class:`Result` from arrays, computing identifier and summary.
+
+    Needs no fitting, so benchmarks and tests can synthesise result files.
+
+    Parameters
+    ----------
+    unique_tag, name : str
+        The dataset's tag and the stage name.
+    model : Model or dict
+        The fitted model, or its ``to_dict()``.
+    search : dict
+        Search settings and diagnostics (``"diagnostics"`` is not hashed).
+    parameters : array_like, shape (n, k)
+    log_likelihood, log_prior : array_like, shape (n,)
+    weight : array_like, shape (n,), optional
+        Ones if not given.
+    parameter_paths : list of str, optional
+        Default ``model.paths``.
+    dataset : ResultDataset
+    latent : dict of str -> array_like (n,), optional
+        Latent variables evaluated at each sample; summarised by weighted
+        median and values at 1 and 3 sigma.
+    info, profiling : dict, optional
+    path_prefix, parent_identifier, config_hash : str
+    seed : int
+    completed : bool
+        False for a result written from an unfinished search.
+    log_evidence : float, optional
+    convergence : dict, optional
+    created : str, optional
+        ISO 8601 UTC time; now if not given.
+    versions : dict, optional
+        Dependency versions; the installed ones if not given.
+    """
+    model_dict = model.to_dict() if hasattr(model, "to_dict") else dict(model)
+    if parameter_paths is None:
+        if not hasattr(model, "paths"):
+            raise ResultFileError("build_result: give parameter_paths when model is a dict.")
+        parameter_paths = list(model.paths)
+    parameters = np.asarray(parameters, dtype="<f8")
+    count = parameters.shape[0] if parameters.ndim == 2 else -1
+    log_likelihood = np.asarray(log_likelihood, dtype="<f8")
+    log_prior = np.asarray(log_prior, dtype="<f8")
+    weight = np.ones(max(count, 0)) if weight is None else np.asarray(weight, dtype="<f8")
+    if count < 0 or parameters.shape[1] != len(parameter_paths) or any(
+        array.shape != (count,) for array in (log_likelihood, log_prior, weight)
+    ):
+        raise ResultFileError(
+            f"build_result: parameters must be (n, {len(parameter_paths)}) and log_likelihood, "
+            f"log_prior, weight (n,); got {parameters.shape}, {log_likelihood.shape}, "
+            f"{log_prior.shape}, {weight.shape}."
+        )
+    summary = summarise(parameters, log_likelihood, log_prior, weight, parameter_paths,
+                        latent=latent, log_evidence=log_evidence, convergence=convergence)
+    search = json_safe(dict(search))
+    return Result(
+        identifier=fit_identifier(model_dict, search, unique_tag, dataset.content_hash(), name),
+        unique_tag=str(unique_tag), name=str(name), path_prefix=str(path_prefix),
+        parent_identifier=str(parent_identifier or ""), lenspipe_version=__version__,
+        versions=dependency_versions() if versions is None else dict(versions),
+        config_hash=str(config_hash), seed=int(seed), created=created or _now(),
+        completed=bool(completed), model=json_safe(model_dict), search=search, summary=summary,
+        info=json_safe(dict(info or {})), profiling=json_safe(dict(profiling or {})),
+        parameter_paths=list(parameter_paths), parameters=parameters,
+        log_likelihood=log_likelihood, log_prior=log_prior, weight=weight, dataset=dataset,
+    )
+
+
+def _write_samples(group, result: Result) -> None:
+    group.attrs["parameter_paths"] = json.dumps(list(result.parameter_paths))
+    for name in SAMPLE_ARRAYS:
+        array = np.ascontiguousarray(getattr(result, name), dtype="<f8")
+        if array.size == 0 or array.nbytes >= MAX_CHUNK_BYTES:
+            group.create_dataset(name, data=array)  # no single chunk: plain storage
+            continue
+        blob = encode(array)
+        dataset = group.create_dataset(name, shape=array.shape, dtype="<f8", chunks=array.shape,
+                                       shuffle=True, compression="gzip")
+        dataset.id.write_direct_chunk((0,) * array.ndim, blob)
+        dataset.attrs["crc32"] = np.int64(zlib.crc32(blob))
+
+
+def _write(path: Path, result: Result) -> None:
+    with h5py.File(path, "w") as f:
+        attrs = f.attrs
+        attrs["format"] = FORMAT
+        attrs["format_version"] = np.int64(result.format_version)
+        for key in ("identifier", "unique_tag", "name", "path_prefix", "parent_identifier",
+                    "lenspipe_version", "config_hash", "created"):
+            attrs[key] = str(getattr(result, key))
+        attrs["versions"] = canonical_json(result.versions)
+        attrs["seed"] = np.int64(result.seed)
+        attrs["completed"] = np.bool_(result.completed)
+        for key in JSON_DATASETS:
+            f.create_dataset(key, data=canonical_json(getattr(result, key)))
+        _write_samples(f.create_group("samples"), result)
+        group = f.create_group("dataset")
+        group.attrs["pixel_scale"] = np.float64(result.dataset.pixel_scale)
+        for key, array in result.dataset.arrays().items():
+            group.create_dataset(key, data=array)
+
+
+def write_result(path, result: Result, *, fsync: bool = True) -> Path:
+    """Write ``result`` to ``path`` atomically (temporary file, then ``os.replace``).
+
+    Parameters
+    ----------
+    path : str or Path
+    result : Result
+        Needs sample arrays and a dataset.
+    fsync : bool
+        Flush the file to disk before moving it into place.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    if result.parameters is None or result.dataset is None:
+        raise ResultFileError("write_result: the result has no samples or no dataset to write.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        _write(Path(temporary), result)
+        if fsync:
+            with open(temporary, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+class open_result:
+    """Context manager: an open, checked result file (``h5py.File``).
+
+    Raises :class:`~lenspipe.errors.ResultFileError` when the file is missing,
+    truncated, not a lenspipe result, of a newer format, or missing a group;
+    errors raised inside the block by h5py (corrupt data) become
+    ResultFileError too, with the cause chained.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.file = None
+
+    def __enter__(self) -> h5py.File:
+        try:
+            self.file = h5py.File(self.path, "r")
+        except (OSError, ValueError) as error:
+            raise ResultFileError(f"{self.path}: cannot open as HDF5 (missing, truncated or "
+                                  f"corrupt): {error}") from error
+        try:
+            _check(self.file, self.path)
+        except BaseException:
+            self.file.close()
+            raise
+        return self.file
+
+    def __exit__(self, kind, error, traceback):
+        self.file.close()
+        if isinstance(error, (OSError, KeyError, ValueError, TypeError, RuntimeError)):
+            raise ResultFileError(f"{self.path}: corrupt or incomplete result file: "
+                                  f"{error}") from error
+        return False
+
+
+def _check(f: h5py.File, path: Path) -> None:
+    exists = f.id.links.exists
+    if not h5py.h5a.exists(f.id, b"format") or _attr(f.id, "format") != FORMAT:
+        raise ResultFileError(f"{path}: not a lenspipe result file (no format={FORMAT!r} "
+                              "attribute).")
+    version = int(_attr(f.id, "format_version"))
+    if version > FORMAT_VERSION:
+        raise ResultFileError(f"{path}: result format {version} is newer than this lenspipe "
+                              f"reads ({FORMAT_VERSION}); upgrade lenspipe.")
+    names = [*JSON_DATASETS, "samples", "dataset"]
+    if exists(b"samples"):
+        names += [f"samples/{key}" for key in SAMPLE_ARRAYS]
+    missing = [name for name in names if not exists(name.encode())]
+    if missing:
+        raise ResultFileError(f"{path}: incomplete result file, missing {', '.join(missing)}.")
+
+
+def _attr(object_id, name: str):
+    """An attribute through h5py's low-level API (several times faster); strings decoded."""
+    attribute = h5py.h5a.open(object_id, name.encode())
+    value = np.empty(attribute.shape, dtype=attribute.dtype)
+    attribute.read(value)
+    value = value[()]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _read(dataset_id) -> np.ndarray:
+    value = np.empty(dataset_id.shape, dtype=dataset_id.dtype)
+    if value.size:
+        dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
+    return value
+
+
+def read_texts(f: h5py.File) -> dict[str, str]:
+    """The JSON datasets (model, search, summary, info, profiling) as stored text."""
+    texts = {}
+    for key in JSON_DATASETS:
+        value = _read(h5py.h5d.open(f.id, key.encode()))[()]
+        texts[key] = value.decode() if isinstance(value, bytes) else str(value)
+    return texts
+
+
+_TEXT_ATTRS = ("identifier", "unique_tag", "name", "path_prefix", "parent_identifier",
+               "lenspipe_version", "config_hash", "created")
+
+
+def read_header(f: h5py.File, texts: dict | None = None) -> dict:
+    """Attributes and JSON datasets of an open result file as a dict of
+    :class:`Result` fields (no arrays); ``texts`` as from :func:`read_texts`."""
+    texts = read_texts(f) if texts is None else texts
+    fields = {key: str(_attr(f.id, key)) for key in _TEXT_ATTRS}
+    fields.update(versions=json.loads(_attr(f.id, "versions")), seed=int(_attr(f.id, "seed")),
+                  completed=bool(_attr(f.id, "completed")),
+                  format_version=int(_attr(f.id, "format_version")),
+                  parameter_paths=json.loads(_attr(h5py.h5g.open(f.id, b"samples"),
+                                                   "parameter_paths")))
+    fields.update({key: json.loads(text) for key, text in texts.items()})
+    return fields
+
+
+def read_dataset(f: h5py.File) -> ResultDataset:
+    """The ``dataset`` group of an open result file."""
+    group = h5py.h5g.open(f.id, b"dataset")
+    return ResultDataset(pixel_scale=float(_attr(group, "pixel_scale")),
+                         **{key: _read(h5py.h5d.open(group, key.encode())) for key in
+                            ("data", "noise_map", "psf", "mask", "positions")})
+
+
+def read_samples(f: h5py.File) -> dict[str, np.ndarray]:
+    """The four sample arrays of an open result file."""
+    group = h5py.h5g.open(f.id, b"samples")
+    return {key: _read(h5py.h5d.open(group, key.encode())) for key in SAMPLE_ARRAYS}
+
+
+def read_result(path, *, samples: bool = True, dataset: bool = True) -> Result:
+    """Read a result file.
+
+    Parameters
+    ----------
+    path : str or Path
+    samples, dataset : bool
+        Whether to read the sample arrays and the dataset.
+
+    Raises
+    ------
+    ResultFileError
+        If the file is missing, truncated, corrupt or incomplete.
+    """
+    with open_result(path) as f:
+        fields = read_header(f)
+        if samples:
+            fields.update(read_samples(f))
+        if dataset:
+            fields["dataset"] = read_dataset(f)
+    return Result(**fields)

@@ -1,0 +1,57 @@
+# SLaM stages: each fit reads the dataset and the results of the stages it builds on.
+# The checkpoint sits beside the result but is not declared, so that Snakemake keeps it
+# when a job fails or is killed, and a rerun resumes from it.
+
+
+rule fit_stage:
+    input:
+        unpack(lambda wildcards: PLAN.fit_inputs(wildcards.lens, wildcards.stage)),
+    output:
+        result="results/{lens}/{stage}/result.h5",
+    log:
+        "logs/{stage}/{lens}.log",
+    benchmark:
+        "logs/benchmarks/{stage}/{lens}.tsv"
+    retries: PLAN.retries
+    conda:
+        "../../envs/lenspipe.yaml"
+    threads: rule_threads("fit_stage")
+    resources:
+        **rule_resources("fit_stage"),
+    params:
+        args=lambda wildcards, input: PLAN.fit_args(
+            wildcards.lens, wildcards.stage, input
+        ),
+        checkpoint="results/{lens}/{stage}/checkpoint.h5",
+    shell:
+        "lenspipe fit {params.args} --threads {threads} "
+        "--checkpoint {params.checkpoint} --out {output.result} > {log} 2>&1"
+
+
+rule plot_stage:
+    input:
+        result="results/{lens}/{stage}/result.h5",
+    output:
+        fit=report(
+            "results/{lens}/{stage}/fit.png", category="{lens}", subcategory="{stage}"
+        ),
+        corner=report(
+            "results/{lens}/{stage}/corner.png",
+            category="{lens}",
+            subcategory="{stage}",
+        ),
+        summary=report(
+            "results/{lens}/{stage}/summary.txt",
+            category="{lens}",
+            subcategory="{stage}",
+        ),
+    log:
+        "logs/plot_stage/{lens}.{stage}.log",
+    conda:
+        "../../envs/lenspipe.yaml"
+    threads: rule_threads("plot_stage")
+    resources:
+        **rule_resources("plot_stage"),
+    shell:
+        "lenspipe show {input.result} --fit-plot {output.fit} "
+        "--corner-plot {output.corner} --summary {output.summary} > {log} 2>&1"
