@@ -57,8 +57,8 @@ def _scaling_factors_cached(cosmology_key: str, redshifts: tuple[float, ...]):
             if j == n - 1:
                 factors[i, j] = 1.0
                 continue
-            d_ij = cosmology.angular_diameter_distance_z1z2(z_i, z_j).value
-            d_is = cosmology.angular_diameter_distance_z1z2(z_i, z_s).value
+            d_ij = cosmology.angular_diameter_distance(z_i, z_j).value
+            d_is = cosmology.angular_diameter_distance(z_i, z_s).value
             factors[i, j] = d_ij * d_s / (d_j * d_is)
     return factors
 

@@ -51,7 +51,7 @@ def test_two_lens_planes_against_a_hand_computed_case():
         [Galaxy(redshift=z1, mass=m1), Galaxy(redshift=z2, mass=m2), Galaxy(redshift=zs, bulge=SersicSph())],
         cosmology=Planck15,
     )
-    d = lambda a, b: Planck15.angular_diameter_distance_z1z2(a, b).value  # noqa: E731
+    d = lambda a, b: Planck15.angular_diameter_distance(a, b).value  # noqa: E731
     beta_12 = d(z1, z2) * d(0, zs) / (d(0, z2) * d(z1, zs))
     a1 = m1.deflections_yx_from(GRID)
     theta_2 = GRID - beta_12 * a1
