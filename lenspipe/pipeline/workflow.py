@@ -246,6 +246,13 @@ class WorkflowPlan:
             inputs[f"stage_{previous}"] = self.result_path(lens, previous)
         return inputs
 
+    def plot_inputs(self, lens: str, stage: str) -> dict:
+        """The result to plot, and a simulated lens's truth (drawn on the corner plot)."""
+        inputs = {"result": self.result_path(lens, stage)}
+        if lens in self.simulated:
+            inputs["truth"] = f"{RESULTS}/{lens}/truth.json"
+        return inputs
+
     def stage_dependencies(self, stage: str) -> list[str]:
         """The stages a stage reads: those its model refers to, and the one before it."""
         index = self.stages.index(stage)
@@ -259,7 +266,7 @@ class WorkflowPlan:
         settings.update(self.stage(stage).get("search") or {})
         return settings
 
-    def fit_args(self, lens: str, stage: str, input=None) -> str:
+    def fit_args(self, lens: str, stage: str) -> str:
         """Command-line arguments of `lenspipe fit` for one lens and stage."""
         entry = self.stage(stage)
         args = [

@@ -19,9 +19,7 @@ rule fit_stage:
     resources:
         **rule_resources("fit_stage"),
     params:
-        args=lambda wildcards, input: PLAN.fit_args(
-            wildcards.lens, wildcards.stage, input
-        ),
+        args=lambda wildcards: PLAN.fit_args(wildcards.lens, wildcards.stage),
         checkpoint="results/{lens}/{stage}/checkpoint.h5",
     shell:
         "lenspipe fit {params.args} --threads {threads} "
@@ -30,7 +28,7 @@ rule fit_stage:
 
 rule plot_stage:
     input:
-        result="results/{lens}/{stage}/result.h5",
+        unpack(lambda wildcards: PLAN.plot_inputs(wildcards.lens, wildcards.stage)),
     output:
         fit=report(
             "results/{lens}/{stage}/fit.png", category="{lens}", subcategory="{stage}"
@@ -47,11 +45,13 @@ rule plot_stage:
         ),
     log:
         "logs/plot_stage/{lens}.{stage}.log",
+    params:
+        truth=lambda wildcards, input: f"--truth {input.truth}" if "truth" in input.keys() else "",
     conda:
         "../../envs/lenspipe.yaml"
     threads: rule_threads("plot_stage")
     resources:
         **rule_resources("plot_stage"),
     shell:
-        "lenspipe show {input.result} --fit-plot {output.fit} "
+        "lenspipe show {input.result} {params.truth} --fit-plot {output.fit} "
         "--corner-plot {output.corner} --summary {output.summary} > {log} 2>&1"
