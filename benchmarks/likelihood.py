@@ -8,7 +8,9 @@ Usage::
     python benchmarks/likelihood.py --profile      # + where the time goes (steps, cProfile)
 
 Prints milliseconds per call (the median over ``--repeats`` runs of the mean of a few calls)
-for P1-uniform, P1-adaptive, P1-batch (per vector) and P3, the peak memory of P1-batch, the
+for P1-uniform, P1-adaptive, P1-batch (per vector), P1-linear (P1 with the lens and source
+Sersics as linear light profiles, SersicLinear: 19 parameters, intensities solved; single and
+per vector in a batch) and P3, the peak memory of P1-batch, the
 adaptive default's accuracy against uniform 16 x 16, and with ``--peers`` the peers' times
 and the ratios against the targets. Targets are printed, never asserted. A call is what a
 search pays per sample: parameter vector -> instance -> tracer -> log likelihood.
@@ -36,7 +38,7 @@ from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
 from lenspipe.fit.likelihood import LikelihoodEvaluator, threads_from_environment
 from lenspipe.lensing import Galaxy, Tracer
 from lenspipe.model import Collection, Model
-from lenspipe.profiles import ExternalShear, Isothermal, Sersic
+from lenspipe.profiles import ExternalShear, Isothermal, Sersic, SersicLinear
 
 HERE = Path(__file__).resolve().parent
 PEERS = {"lenstronomy": ("lenstronomy==1.14.2", "lenstronomy_p1.py"),
@@ -75,10 +77,10 @@ def truth_tracer():
     ])
 
 
-def model_p1():
-    """Every parameter of P1's lens and source free (21 parameters)."""
-    lens = Model(Galaxy, redshift=0.5, bulge=Model(Sersic), mass=Model(Isothermal), shear=Model(ExternalShear))
-    return Collection(galaxies=Collection(lens=lens, source=Model(Galaxy, redshift=1.0, bulge=Model(Sersic))))
+def model_p1(light=Sersic):
+    """Every parameter of P1's lens and source free (21 parameters; 19 with ``light=SersicLinear``)."""
+    lens = Model(Galaxy, redshift=0.5, bulge=Model(light), mass=Model(Isothermal), shear=Model(ExternalShear))
+    return Collection(galaxies=Collection(lens=lens, source=Model(Galaxy, redshift=1.0, bulge=Model(light))))
 
 
 def truth_vector(model):
@@ -224,6 +226,16 @@ def main(argv=None):
                                                                         args.repeats)
     figures["P1-batch peak MB"] = peak_memory_mb(lambda: LikelihoodEvaluator(
         model, adaptive, threads=args.threads).log_likelihoods(vectors))
+    linear_model = model_p1(SersicLinear)
+    linear = AnalysisImaging(adaptive.dataset)
+    linear_evaluator = LikelihoodEvaluator(linear_model, linear, threads=args.threads)
+    linear_vectors = batch_vectors(linear_model)
+    linear_evaluator.log_likelihoods(linear_vectors)
+    figures["P1-linear"], figures["P1-linear-batch"] = time_single_and_batch(
+        linear, linear_evaluator, linear_model, truth_vector(linear_model), linear_vectors, args.repeats)
+    linear_fit = linear.fit_from(linear_model.instance_from_vector(truth_vector(linear_model)))
+    linear_check = (linear_fit.log_likelihood, adaptive.log_likelihood_function(model.instance_from_vector(truth)),
+                    linear_fit.linear_intensities)
     uniform_evaluator = LikelihoodEvaluator(model, uniform, threads=args.threads)
     uniform_evaluator.log_likelihoods(vectors)
     figures["P1-uniform"], figures["P1-batch-uniform"] = time_single_and_batch(uniform, uniform_evaluator, model,
@@ -256,6 +268,9 @@ def main(argv=None):
           f"({figures['P1-batch-uniform'] / figures['P1-uniform']:.2f} of a single call)")
     print(f"P1-batch peak memory  {figures['P1-batch peak MB']:8.1f} MB (tracemalloc); process max RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"P1-linear (adaptive)  {figures['P1-linear']:8.3f} ms/call   ({figures['P1-linear-batch']:.3f} ms/vector "
+          f"batched; at the truth log L {linear_check[0]:.3f} vs P1-adaptive {linear_check[1]:.3f}, solved "
+          + ", ".join(f"{k.split('.')[1]} {v:.4f}" for k, v in linear_check[2].items()) + ")")
     print(f"P3 (adaptive)         {figures['P3']:8.3f} ms/call   (uniform 4x4: {figures['P3-uniform']:.3f} ms)")
 
     targets = [("P1-batch <= 0.7 of a single call", figures["P1-batch"] / figures["P1-adaptive"], 0.7),

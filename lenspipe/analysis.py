@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .fit.fit_imaging import (FitImaging, binned_light_from, chi_squared_from, light_terms_from, model_data_from,
-                              planes_from, traced_grids_from)
+from .fit.fit_imaging import (FitImaging, binned_light_from, chi_squared_from, is_linear, light_terms_from,
+                              linear_bases_from, linear_light_terms_from, model_data_from, planes_from,
+                              traced_grids_from)
+from .fit.linear import solve_amplitudes
 from .fit.likelihood import DISCARD_ERRORS
 from .fit.preloads import Preloads
 from .lensing import Tracer
@@ -122,9 +124,16 @@ class AnalysisImaging:
         return Tracer(list(instance.galaxies), cosmology=self.cosmology)
 
     def fit_from(self, instance) -> FitImaging:
-        """The :class:`FitImaging` of an instance (batched instances give batched fits)."""
+        """The :class:`FitImaging` of an instance (batched instances give batched fits).
+
+        Its ``linear_intensities`` are keyed by the galaxies' names in the instance
+        (``galaxies.lens.bulge.intensity``).
+        """
+        galaxies = instance.galaxies
+        names = galaxies.keys() if callable(getattr(galaxies, "keys", None)) else None
         return FitImaging(self.dataset, self.tracer_via_instance_from(instance),
-                          dataset_model=getattr(instance, "dataset_model", None), preloads=self.preloads)
+                          dataset_model=getattr(instance, "dataset_model", None), preloads=self.preloads,
+                          galaxy_names=names)
 
     def preload(self, model):
         """Evaluate the components the model keeps fixed, once (see :mod:`lenspipe.fit.preloads`).
@@ -195,9 +204,16 @@ class AnalysisImaging:
             Einstein radius of the first Isothermal/PowerLaw mass), ``magnification`` (lensed /
             unlensed source flux on the fitted pixels), ``lens_flux`` and ``source_flux``
             (unconvolved light summed over the fitted pixels, image units x pixels; the source's
-            as lensed).
+            as lensed). With linear light profiles, the fluxes use the solved intensities, and
+            each solved intensity is a latent variable named by its path,
+            ``galaxies.<galaxy>.<profile>.intensity`` (e.g. ``galaxies.lens.bulge.intensity``).
         """
         tracer = self.tracer_via_instance_from(instance)
+        intensities = {}
+        if any(is_linear(p) for g in tracer.galaxies for p in g.light_profiles.values()):
+            fit = self.fit_from(instance)
+            intensities = fit.linear_intensities
+            tracer = fit.tracer_with_intensities
         latent = {"effective_einstein_radius": float(tracer.einstein_radius_from())}
         latent["einstein_radius_intermediate"] = _intermediate_einstein_radius(tracer)
         planes, betas = planes_from(tracer)
@@ -208,6 +224,7 @@ class AnalysisImaging:
         latent["source_flux"] = self._flux(source_terms, traced, planes, betas)
         unlensed = self._flux([(0, p) for _, p in source_terms], [self.dataset.grid], planes, betas)
         latent["magnification"] = latent["source_flux"] / unlensed if unlensed > 0 else float("nan")
+        latent.update((name, float(value)) for name, value in intensities.items())
         return latent
 
     def _flux(self, terms, traced, planes, betas) -> float:
@@ -248,27 +265,41 @@ class AnalysisImaging:
 
     def _timed_call(self, instance, steps):
         clock = time.perf_counter
+        dataset = self.dataset
         with np.errstate(all="ignore"):
             t0 = clock()
             tracer = self.tracer_via_instance_from(instance)
             planes, betas = planes_from(tracer)
             terms, fixed = light_terms_from(planes, self.preloads)
+            linear = linear_light_terms_from(planes, self.preloads)
             t1 = clock()
-            traced = traced_grids_from(self.dataset.grid, planes, betas, self.preloads)
+            traced = traced_grids_from(dataset.grid, planes, betas, self.preloads)
             t2 = clock()
-            image, blurring = binned_light_from(self.dataset, terms, traced, planes, betas)
+            binned = binned_light_from(dataset, terms, traced, planes, betas) if terms or not linear else None
             t3 = clock()
-            model = self.dataset.convolver.convolve(image, blurring)
+            model = dataset.convolver.convolve(*binned) if binned is not None else np.zeros(dataset.pixels)
             if fixed is not None:
                 model = model + fixed
+            dataset_model = getattr(instance, "dataset_model", None)
+            if dataset_model is not None:
+                model = model + dataset_model.background_sky_level
             t4 = clock()
-            residuals = self.dataset.data - model
-            value = -0.5 * (chi_squared_from(residuals, self.dataset.inverse_variance)
-                            + self.dataset.noise_normalization)
-            t5 = clock()
-        for name, (a, b) in {"tracer": (t0, t1), "ray_tracing": (t1, t2),
-                             "light_binning_refinement": (t2, t3), "convolution": (t3, t4),
-                             "chi_squared": (t4, t5)}.items():
+            if linear:  # bases (binning, refinement and convolution), then the amplitudes
+                bases = linear_bases_from(dataset, linear, traced, planes, betas)
+                t5 = clock()
+                model = solve_amplitudes(model, bases, dataset.data, dataset.inverse_variance)[1]
+            else:
+                t5 = clock()
+            t6 = clock()
+            residuals = dataset.data - model
+            value = -0.5 * (chi_squared_from(residuals, dataset.inverse_variance) + dataset.noise_normalization)
+            t7 = clock()
+        timings = {"tracer": (t0, t1), "ray_tracing": (t1, t2), "light_binning_refinement": (t2, t3),
+                   "convolution": (t3, t4), "chi_squared": (t6, t7)}
+        if linear:
+            timings["linear_bases"] = (t4, t5)
+            timings["linear_solve"] = (t5, t6)
+        for name, (a, b) in timings.items():
             steps[name].append(b - a)
         return value
 

@@ -17,6 +17,14 @@ concatenated into one array so every profile is evaluated once per call; the
 3. convolve by FFT (light from the blurring region is blurred in);
 4. add the preloaded blurred images and the dataset model's sky level.
 
+Linear light profiles (``SersicLinear``, ...: ``is_linear``; their intensity is solved
+for) are not summed into that image. Each is evaluated at unit intensity, binned and
+refined on its own (:func:`linear_basis_from`), convolved on its own (a fixed one's
+blurred basis comes from the preloads), and the non-negative amplitudes that best fit the
+data given the rest of the model (steps 1-4) are solved for by
+:func:`lenspipe.fit.linear.solve_amplitudes`; the model is the rest plus the amplitudes
+times the bases. A model with no linear profile takes exactly the path above.
+
 :class:`FitImaging` wraps that with noun properties (model image, residuals,
 chi-squared, log likelihood: CONVENTIONS.md, "Imaging likelihood"). Every
 quantity broadcasts over a batch: with parameters of shape (K, 1) the model data
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import typing
 
 import numpy as np
 
@@ -34,9 +43,11 @@ from ..data.mask import Mask
 from ..errors import MaskError
 from . import oversampling
 from .convolution import Convolver
+from .linear import solve_amplitudes
 
-__all__ = ["MaskedImaging", "DatasetModel", "FitImaging", "model_data_from", "planes_from", "traced_grids_from",
-           "light_terms_from", "binned_light_from", "chi_squared_from"]
+__all__ = ["MaskedImaging", "DatasetModel", "FitImaging", "ModelFit", "LinearTerm", "model_data_from", "model_fit_from",
+           "planes_from", "traced_grids_from", "light_terms_from", "linear_light_terms_from", "binned_light_from",
+           "linear_basis_from", "linear_bases_from", "chi_squared_from", "is_linear"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +122,11 @@ class MaskedImaging:
                                                  self.over_sampling, self.blurring_sub_size)
         self.sampler.set_noise(self.noise_map)
         self.grid = self.sampler.grid
+
+    @functools.cached_property
+    def typical_noise(self) -> float:
+        """The median noise of the fitted pixels (sets the refinement scale of faint linear profiles)."""
+        return float(np.median(self.noise_map))
 
     # -------------------------------------------------------------- geometry
     @property
@@ -201,18 +217,51 @@ def traced_grids_from(grid, planes, betas, preloads=None):
     return traced
 
 
-def light_terms_from(planes, preloads=None):
-    """([(plane, profile)] to evaluate, summed preloaded blurred image or None)."""
-    terms, fixed = [], None
+def is_linear(profile) -> bool:
+    """Whether a light profile's intensity is solved for (a ``*Linear`` profile)."""
+    return getattr(profile, "is_linear", False)
+
+
+class LinearTerm(typing.NamedTuple):
+    """A linear light profile met in the planes: where it is, and its preloaded blurred basis or None."""
+
+    plane: int
+    galaxy: object
+    name: str
+    profile: object
+    basis: object = None
+
+
+def _light_terms(planes, preloads=None):
+    """(non-linear terms to evaluate, summed preloaded blurred image or None, [LinearTerm])."""
+    terms, fixed, linear = [], None, []
     for index, galaxies in enumerate(planes):
         for galaxy in galaxies:
             for name, profile in galaxy.light_profiles.items():
+                if getattr(profile, "is_linear", False):
+                    basis = None if preloads is None else preloads.linear_basis(index, name, profile)
+                    linear.append(LinearTerm(index, galaxy, name, profile, basis))
+                    continue
                 blurred = None if preloads is None else preloads.blurred_image(index, name, profile)
                 if blurred is None:
                     terms.append((index, profile))
                 else:
                     fixed = blurred if fixed is None else fixed + blurred
+    return terms, fixed, linear
+
+
+def light_terms_from(planes, preloads=None):
+    """([(plane, profile)] to evaluate, summed preloaded blurred image or None).
+
+    Non-linear light profiles only; see :func:`linear_light_terms_from` for the linear ones.
+    """
+    terms, fixed, _ = _light_terms(planes, preloads)
     return terms, fixed
+
+
+def linear_light_terms_from(planes, preloads=None) -> list:
+    """The linear light profiles of the planes, as :class:`LinearTerm` (plane, galaxy, name, profile, basis)."""
+    return _light_terms(planes, preloads)[2]
 
 
 def binned_light_from(dataset, terms, traced, planes, betas):
@@ -243,6 +292,80 @@ def binned_light_from(dataset, terms, traced, planes, betas):
     return image, blurring
 
 
+def _refines(profile) -> bool:
+    """Whether the adaptive rule refines the profile near its centre (a cusp: all but Gaussians)."""
+    cls = getattr(profile, "light_profile_class", None) or type(profile)
+    return getattr(profile, "centre", None) is not None and cls.__name__ not in oversampling.SMOOTH_PROFILES
+
+
+class _ScaledSampler:
+    """The dataset's sampler as seen by a profile of intensity ``scale`` (per batch row): the
+    first estimates of :func:`oversampling.refine` are scaled like the refined values."""
+
+    def __init__(self, sampler, scale_rows):
+        self._sampler = sampler
+        self._scale_rows = scale_rows
+
+    def __getattr__(self, name):
+        return getattr(self._sampler, name)
+
+    def first_estimate(self, values, rows, pixels):
+        scale = self._scale_rows
+        return self._sampler.first_estimate(values, rows, pixels) * (scale[rows] if scale.size > 1 else scale[0])
+
+
+def linear_basis_from(dataset, profile, plane, traced, planes, betas):
+    """Pixel means (fitted (..., N), blurring (..., Nb)) of a linear profile at unit intensity.
+
+    The adaptive refinement treats the basis as it treats any light profile, with one
+    choice to make: its deeper levels stop where an estimate moves by less than the
+    tolerance (noise sigmas), so they depend on the profile's brightness, which a
+    linear profile does not have. It is refined as the standard profile with the
+    intensity that fits it *alone* to the data (``sum w B d / sum w B^2`` over the fitted
+    pixels, on the unconvolved Gauss-point basis; at least the intensity that puts its
+    brightest pixel at the median noise), then divided by that intensity. This intensity
+    depends on the profile and the dataset only, so a preloaded basis equals a computed
+    one and a profile's basis does not depend on the other profiles of the model.
+    """
+    sampler = dataset.sampler
+    values = profile.image_from(traced[plane])
+    image, blurring = sampler.binned(values)
+    if not sampler.refines or not _refines(profile):
+        return image, blurring
+    flag = sampler.near_centre(traced[plane], profile.centre, plane)
+    if not flag.any():
+        return image, blurring
+    shape = np.broadcast_shapes(image.shape, flag.shape)
+    fitted = dataset.inverse_variance
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alone = (np.einsum("...i,i,i->...", image, fitted, dataset.data)
+                 / np.einsum("...i,...i,i->...", image, image, fitted))
+        peak = np.max(np.abs(image), axis=-1)
+        scale = np.fmax(alone, dataset.typical_noise / peak)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    scale_rows = np.ascontiguousarray(np.broadcast_to(scale, shape[:-1])).reshape(-1)
+    intensity = float(scale) if scale.ndim == 0 else scale.reshape(scale.shape + (1,))
+    scaled = np.array(np.broadcast_to(image * (scale if scale.ndim == 0 else scale[..., None]), shape))
+    # Only the planes up to the profile's own are traced (the planes behind it do not move its grid).
+    oversampling.refine(_ScaledSampler(sampler, scale_rows), scaled, shape, [(plane, profile.with_intensity(intensity))],
+                        [values], [flag], planes[:plane + 1],
+                        lambda grid, planes_rows: traced_grids_from(grid, planes_rows, betas))
+    scaled /= scale if scale.ndim == 0 else np.broadcast_to(scale, shape[:-1])[..., None]
+    return scaled, blurring
+
+
+def linear_bases_from(dataset, linear, traced, planes, betas) -> list:
+    """The (..., N) blurred unit-intensity bases of linear terms (preloaded ones as they are)."""
+    bases = []
+    for term in linear:
+        if term.basis is not None:
+            bases.append(term.basis)
+        else:
+            bases.append(dataset.convolver.convolve(
+                *linear_basis_from(dataset, term.profile, term.plane, traced, planes, betas)))
+    return bases
+
+
 def _sum(arrays):
     total = arrays[0]
     for array in arrays[1:]:
@@ -250,10 +373,56 @@ def _sum(arrays):
     return total
 
 
-def model_data_from(dataset, tracer, preloads=None, dataset_model=None) -> np.ndarray:
-    """The PSF-convolved model of the fitted pixels, shape (..., N) (module docstring, steps 1-4)."""
+class ModelFit(typing.NamedTuple):
+    """The model of the fitted pixels and, with linear light profiles, how it was solved.
+
+    Attributes
+    ----------
+    model : ndarray, shape (..., N)
+        The blurred model of the fitted pixels, with the sky level.
+    linear : tuple of LinearTerm
+        The linear light profiles, in plane, galaxy and profile order (empty without any).
+    amplitudes : ndarray, shape (..., L), or None
+        Their solved non-negative intensities.
+    bases : tuple of ndarray (..., N)
+        Their blurred unit-intensity images.
+    """
+
+    model: np.ndarray
+    linear: tuple = ()
+    amplitudes: object = None
+    bases: tuple = ()
+
+
+def model_fit_from(dataset, tracer, preloads=None, dataset_model=None) -> ModelFit:
+    """The model of the fitted pixels with the solved intensities of its linear light profiles."""
     planes, betas = planes_from(tracer)
-    terms, fixed = light_terms_from(planes, preloads)
+    terms, fixed, linear = _light_terms(planes, preloads)
+    if not linear:
+        return ModelFit(_model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model))
+    return _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model)
+
+
+def _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model) -> ModelFit:
+    """Steps 1-4 for the non-linear terms, then the linear profiles' bases and amplitudes."""
+    traced = None
+    if terms or any(term.basis is None for term in linear):
+        traced = traced_grids_from(dataset.grid, planes, betas, preloads)
+    if terms:
+        model = dataset.convolver.convolve(*binned_light_from(dataset, terms, traced, planes, betas))
+        if fixed is not None:
+            model = model + fixed
+    else:
+        model = np.zeros(dataset.pixels) if fixed is None else fixed
+    if dataset_model is not None:
+        model = model + dataset_model.background_sky_level
+    bases = linear_bases_from(dataset, linear, traced, planes, betas)
+    amplitudes, model = solve_amplitudes(model, bases, dataset.data, dataset.inverse_variance)
+    return ModelFit(model, tuple(linear), amplitudes, tuple(bases))
+
+
+def _model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model):
+    """Steps 1-4 for a model without linear light profiles."""
     if terms:
         traced = traced_grids_from(dataset.grid, planes, betas, preloads)
         model = dataset.convolver.convolve(*binned_light_from(dataset, terms, traced, planes, betas))
@@ -264,6 +433,18 @@ def model_data_from(dataset, tracer, preloads=None, dataset_model=None) -> np.nd
     if dataset_model is not None:
         model = model + dataset_model.background_sky_level
     return model
+
+
+def model_data_from(dataset, tracer, preloads=None, dataset_model=None) -> np.ndarray:
+    """The PSF-convolved model of the fitted pixels, shape (..., N) (module docstring, steps 1-4).
+
+    Linear light profiles get their solved intensities (:func:`model_fit_from`).
+    """
+    planes, betas = planes_from(tracer)
+    terms, fixed, linear = _light_terms(planes, preloads)
+    if linear:
+        return _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model).model
+    return _model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model)
 
 
 def chi_squared_from(residuals, inverse_variance):
@@ -283,22 +464,91 @@ class FitImaging:
         Adds a background sky level to the model.
     preloads : Preloads, optional
         Cached images and deflections of components fixed for the whole fit.
+    galaxy_names : sequence of str, optional
+        Names of ``tracer.galaxies`` (e.g. ``instance.galaxies.keys()``), for the keys of
+        :attr:`linear_intensities`; default their indices.
 
     Vectors (``model_data``, ``residuals``) are (..., N) over the fitted pixels;
     ``*_image`` and ``*_map`` properties are (..., N_y, N_x) images, zero outside the mask.
+    With linear light profiles the model uses their solved intensities
+    (:attr:`linear_intensities`), and so do the per-galaxy images; use
+    :attr:`tracer_with_intensities` for anything else computed from the tracer
+    (fluxes, source-plane images).
     """
 
-    def __init__(self, dataset, tracer, dataset_model=None, preloads=None):
+    def __init__(self, dataset, tracer, dataset_model=None, preloads=None, galaxy_names=None):
         self.dataset = dataset
         self.tracer = tracer
         self.dataset_model = dataset_model
         self.preloads = preloads
+        self.galaxy_names = None if galaxy_names is None else [str(name) for name in galaxy_names]
+
+    @functools.cached_property
+    def model_fit(self) -> ModelFit:
+        """The model with the linear light profiles' terms, amplitudes and bases (:class:`ModelFit`)."""
+        return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model)
 
     @functools.cached_property
     def model_data(self) -> np.ndarray:
         """(..., N) the blurred model of the fitted pixels, plus the sky level."""
-        return model_data_from(self.dataset, self.tracer, self.preloads, self.dataset_model)
+        return self.model_fit.model
 
+    # ------------------------------------------------------- linear profiles
+    def _galaxy_index(self, galaxy) -> int:
+        return next(i for i, g in enumerate(self.tracer.galaxies) if g is galaxy)
+
+    def _intensity_key(self, term) -> str:
+        index = self._galaxy_index(term.galaxy)
+        name = self.galaxy_names[index] if self.galaxy_names is not None else str(index)
+        return f"galaxies.{name}.{term.name}.intensity"
+
+    @property
+    def has_linear_light_profiles(self) -> bool:
+        """Whether any light profile's intensity is solved for."""
+        return any(is_linear(p) for g in self.tracer.galaxies for p in g.light_profiles.values())
+
+    @functools.cached_property
+    def linear_intensities(self) -> dict:
+        """The solved intensity of every linear light profile, by path.
+
+        ``{"galaxies.<galaxy>.<profile>.intensity": value}``, ``<galaxy>`` the galaxy's name
+        (``galaxy_names``) or its index in ``tracer.galaxies``; a value is a float, or a (K,)
+        array for a batch. Empty without linear light profiles.
+        """
+        fit = self.model_fit
+        out = {}
+        for l, term in enumerate(fit.linear):
+            value = fit.amplitudes[..., l]
+            out[self._intensity_key(term)] = float(value) if np.ndim(value) == 0 else value
+        return out
+
+    @functools.cached_property
+    def tracer_with_intensities(self):
+        """The tracer with each linear light profile replaced by its standard profile at its solved intensity.
+
+        Batched amplitudes become (K, 1) intensities. The tracer itself when there is no
+        linear light profile.
+        """
+        fit = self.model_fit
+        if not fit.linear:
+            return self.tracer
+        from ..lensing import Galaxy, Tracer  # lensing sits below fit
+
+        solved = {}
+        for l, term in enumerate(fit.linear):
+            value = fit.amplitudes[..., l]
+            solved[id(term.profile), term.name, id(term.galaxy)] = (
+                float(value) if np.ndim(value) == 0 else value[..., None])
+        galaxies = []
+        for galaxy in self.tracer.galaxies:
+            profiles = {}
+            for name, profile in galaxy.profiles.items():
+                key = (id(profile), name, id(galaxy))
+                profiles[name] = profile.with_intensity(solved[key]) if key in solved else profile
+            galaxies.append(Galaxy(galaxy.redshift, **profiles))
+        return Tracer(galaxies, cosmology=self.tracer.cosmology)
+
+    # ------------------------------------------------------------ likelihood
     @functools.cached_property
     def residuals(self) -> np.ndarray:
         """(..., N) data - model."""
@@ -323,7 +573,8 @@ class FitImaging:
 
     @property
     def figure_of_merit(self):
-        """The log likelihood (there is no linear inversion here)."""
+        """The log likelihood (the linear light profiles' intensities are at their best fit;
+        there is no regularised inversion here)."""
         return self.log_likelihood
 
     # ------------------------------------------------------------------ maps
@@ -349,17 +600,29 @@ class FitImaging:
 
     @functools.cached_property
     def galaxy_blurred_data(self) -> list:
-        """Per galaxy (``tracer.galaxies`` order), the (..., N) blurred image of its light (zeros if none)."""
+        """Per galaxy (``tracer.galaxies`` order), the (..., N) blurred image of its light (zeros if none).
+
+        A linear light profile contributes its solved intensity times its blurred basis, exactly
+        as in the model.
+        """
         planes, betas = planes_from(self.tracer)
-        traced = traced_grids_from(self.dataset.grid, planes, betas)
+        fit = self.model_fit
+        linear = {id(term.galaxy): [] for term in fit.linear}
+        for l, term in enumerate(fit.linear):
+            linear[id(term.galaxy)].append(fit.amplitudes[..., l, None] * fit.bases[l])
+        traced = None
         out = []
         for galaxy, plane in zip(self.tracer.galaxies, self.tracer.plane_index_of_galaxy):
-            terms = [(plane, profile) for profile in galaxy.light_profiles.values()]
+            terms = [(plane, profile) for profile in galaxy.light_profiles.values() if not is_linear(profile)]
+            image = None
             if terms:
-                image, blurring = binned_light_from(self.dataset, terms, traced, planes, betas)
-                out.append(self.dataset.convolver.convolve(image, blurring))
-            else:
-                out.append(np.zeros(self.dataset.pixels))
+                if traced is None:
+                    traced = traced_grids_from(self.dataset.grid, planes, betas)
+                binned, blurring = binned_light_from(self.dataset, terms, traced, planes, betas)
+                image = self.dataset.convolver.convolve(binned, blurring)
+            for contribution in linear.get(id(galaxy), ()):
+                image = contribution if image is None else image + contribution
+            out.append(np.zeros(self.dataset.pixels) if image is None else image)
         return out
 
     @property
@@ -371,4 +634,3 @@ class FitImaging:
     def data_image(self) -> np.ndarray:
         """(N_y, N_x) the data in the mask, zero outside."""
         return self.dataset.image_2d_from(self.dataset.data)
-

@@ -8,7 +8,9 @@ once, when the analysis meets the model, and reused:
 - a *fixed mass profile* on a plane whose traced grid is fixed: its deflections;
 - a *fixed plane*: the traced grid of a plane behind only fixed mass profiles
   (the image plane always is one);
-- a *fixed light profile* on a fixed plane: its binned, PSF-blurred image.
+- a *fixed light profile* on a fixed plane: its binned, PSF-blurred image; for a
+  *linear* light profile, its blurred unit-intensity basis (its amplitude is still
+  solved for at every call, as it depends on the rest of the model).
 
 "Fixed" is read from the model: a profile with no free parameter. It is found
 by drawing two instances at different points of the prior space (unit vectors
@@ -59,17 +61,18 @@ class Preloads:
     """Cached deflections, traced grids and blurred images of fixed components.
 
     Build with :meth:`from_tracers`; :func:`lenspipe.fit.fit_imaging.model_data_from`
-    asks it for each profile through :meth:`deflections`, :meth:`traced_grid` and
-    :meth:`blurred_image`, which return None when nothing is preloaded.
+    asks it for each profile through :meth:`deflections`, :meth:`traced_grid`,
+    :meth:`blurred_image` and :meth:`linear_basis`, which return None when nothing is preloaded.
     """
 
     def __init__(self):
         self._deflections = {}  # (plane, name) -> [(profile, array (M + Mb, 2))]
         self._blurred = {}  # (plane, name) -> [(profile, array (N,))]
+        self._bases = {}  # (plane, name) -> [(linear profile, blurred unit basis (N,))]
         self._traced = {}  # plane -> (mass profiles of the planes before it, grid)
 
     def __bool__(self):
-        return bool(self._deflections or self._blurred or self._traced)
+        return bool(self._deflections or self._blurred or self._bases or self._traced)
 
     @classmethod
     def from_tracers(cls, dataset, tracer_a, tracer_b):
@@ -81,7 +84,7 @@ class Preloads:
         tracer_a, tracer_b : Tracer
             Tracers of two instances of one model drawn at different parameter vectors.
         """
-        from .fit_imaging import binned_light_from, planes_from, traced_grids_from
+        from .fit_imaging import binned_light_from, is_linear, linear_basis_from, planes_from, traced_grids_from
 
         preloads = cls()
         planes_a, _ = planes_from(tracer_a)
@@ -117,6 +120,10 @@ class Preloads:
                 deflections = np.ascontiguousarray(profile.deflections_yx_from(traced[index]))
                 preloads._deflections.setdefault((index, name), []).append((profile, deflections))
             for name, profile in plane["light"]:
+                if is_linear(profile):
+                    basis = dataset.convolver.convolve(*linear_basis_from(dataset, profile, index, traced, planes, betas))
+                    preloads._bases.setdefault((index, name), []).append((profile, basis))
+                    continue
                 binned = binned_light_from(dataset, [(index, profile)], traced, planes, betas)
                 blurred = dataset.convolver.convolve(*binned)
                 preloads._blurred.setdefault((index, name), []).append((profile, blurred))
@@ -132,6 +139,13 @@ class Preloads:
     def blurred_image(self, plane, name, profile):
         """Preloaded (N,) blurred image of light ``profile`` on ``plane``, or None."""
         for stored, value in self._blurred.get((plane, name), ()):
+            if same_profile(stored, profile):
+                return value
+        return None
+
+    def linear_basis(self, plane, name, profile):
+        """Preloaded (N,) blurred unit-intensity basis of linear light ``profile`` on ``plane``, or None."""
+        for stored, value in self._bases.get((plane, name), ()):
             if same_profile(stored, profile):
                 return value
         return None
@@ -155,5 +169,6 @@ class Preloads:
         return {
             "deflections": sorted(f"plane {p}: {n}" for (p, n) in self._deflections),
             "blurred_images": sorted(f"plane {p}: {n}" for (p, n) in self._blurred),
+            "linear_bases": sorted(f"plane {p}: {n}" for (p, n) in self._bases),
             "traced_grids": sorted(f"plane {p}" for p in self._traced),
         }

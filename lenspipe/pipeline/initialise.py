@@ -60,7 +60,7 @@ def initial_from_previous(model, samples_list) -> tuple[np.ndarray, np.ndarray, 
 
 
 def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, population=None,
-                           tolerance=1.0, max_evaluations=300_000):
+                           tolerance=1.0, max_evaluations=300_000, min_generations=30):
     """Maximum a posteriori by differential evolution over the priors' unit cube.
 
     Parameters
@@ -73,13 +73,17 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
     generations : int
         At most this many generations of differential evolution.
     population : int, optional
-        Population multiplier per parameter (SciPy's ``popsize``); default 10.
+        Population multiplier per parameter (SciPy's ``popsize``); default 10, and at
+        least 100 members in all.
     tolerance : float
         Stop when the standard deviation of the population's log posteriors is below this
         (SciPy's ``atol``; an absolute spread, so a population stuck on a poor plateau with
         a large mean does not count as converged).
     max_evaluations : int
         Stop after about this many likelihood evaluations.
+    min_generations : int
+        Never stop as converged before this many generations (a population that starts on
+        a flat plateau, e.g. of models with almost no light in the mask, agrees at once).
 
     Returns
     -------
@@ -106,13 +110,20 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
             values[finite] = np.where(np.isfinite(posterior), -posterior, np.inf)
         return values
 
-    def budget_spent(intermediate_result):
-        return count["evaluations"] >= max_evaluations
+    generation = {"count": 0}
 
+    def should_stop(intermediate_result):
+        generation["count"] += 1
+        if count["evaluations"] >= max_evaluations:
+            return True
+        spread = np.std(intermediate_result.population_energies)
+        return generation["count"] >= min_generations and spread <= tolerance
+
+    popsize = population or max(10, int(np.ceil(100 / n)))
     result = differential_evolution(
         objective, bounds=[(0.0, 1.0)] * n, vectorized=True, updating="deferred",
-        popsize=population or 10, maxiter=generations, tol=0.0, atol=tolerance, polish=False,
-        callback=budget_spent,
+        popsize=popsize, maxiter=generations, tol=0.0, atol=0.0, polish=False,
+        callback=should_stop,
         init="latinhypercube", rng=np.random.default_rng(seed),
     )
     centre = model.vector_from_unit_vector(np.clip(result.x, 1e-9, 1 - 1e-9))

@@ -4,7 +4,8 @@ Every profile is a frozen dataclass whose fields are its parameters (arcsec for
 positions and radii). Light profiles give ``image_from(grid)``; mass profiles give
 ``convergence_from``, ``potential_from`` and ``deflections_yx_from``. A grid is an
 array of shape ``(..., N, 2)`` of ``(y, x)``; any parameter may be a ``(K, 1)`` array
-to evaluate K models at once. See ../shared/CONVENTIONS.md and docs/internals.md.
+to evaluate K models at once. The ``*Linear`` light profiles have no ``intensity``: the fit
+solves for it. See ../shared/CONVENTIONS.md and docs/internals.md.
 """
 
 from .base import EllipticalMixin, LightProfile, MassProfile
@@ -17,6 +18,17 @@ from .light import (
     GaussianSph,
     Sersic,
     SersicSph,
+)
+from .light import (
+    DevVaucouleursLinear,
+    DevVaucouleursSphLinear,
+    ExponentialLinear,
+    ExponentialSphLinear,
+    GaussianLinear,
+    GaussianSphLinear,
+    LinearLightProfile,
+    SersicLinear,
+    SersicSphLinear,
 )
 from .mass import ExternalShear, PointMass
 from .nfw import NFW, NFWSph
@@ -34,6 +46,15 @@ __all__ = [
     "DevVaucouleursSph",
     "Gaussian",
     "GaussianSph",
+    "LinearLightProfile",
+    "SersicLinear",
+    "SersicSphLinear",
+    "ExponentialLinear",
+    "ExponentialSphLinear",
+    "DevVaucouleursLinear",
+    "DevVaucouleursSphLinear",
+    "GaussianLinear",
+    "GaussianSphLinear",
     "Isothermal",
     "IsothermalSph",
     "PowerLaw",

@@ -42,7 +42,7 @@ def show_result(path, fit_plot=None, corner_plot=None, summary=None, truth=None)
                               search=result.search)
         mask = result.dataset.mask
         half_width = 0.25 * result.dataset.pixel_scale * max(result.dataset.data.shape)
-        source, extent = source_plane_image(fit.tracer, half_width)
+        source, extent = source_plane_image(fit, half_width)
         lens_light = [image for image, plane in zip(fit.blurred_images,
                                                      fit.tracer.plane_index_of_galaxy)
                       if plane < len(fit.tracer.planes) - 1]

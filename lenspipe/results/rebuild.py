@@ -66,9 +66,21 @@ def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, i
 def source_plane_image(tracer, half_width, pixels=100):
     """The unlensed light of the last plane on a square grid about its brightest profile.
 
+    Parameters
+    ----------
+    tracer : Tracer or FitImaging
+        Given a fit, its ``tracer_with_intensities``: linear light profiles at their solved
+        intensities. Given a tracer holding linear light profiles, those are drawn at unit
+        intensity (their shape only): pass the fit instead.
+    half_width : float
+        Half the side of the square, arcsec.
+    pixels : int
+        Pixels per side.
+
     Returns the image (rows of y, top = largest y) and its extent
     ``(y_min, y_max, x_min, x_max)`` in arcsec, or ``(None, None)`` if the source has no light.
     """
+    tracer = getattr(tracer, "tracer_with_intensities", tracer)
     source_galaxies = [g for g, p in zip(tracer.galaxies, tracer.plane_index_of_galaxy)
                        if p == len(tracer.planes) - 1 and g.has_light]
     if not source_galaxies:

@@ -45,13 +45,15 @@ rule plot_stage:
         ),
     log:
         "logs/plot_stage/{lens}.{stage}.log",
-    params:
-        truth=lambda wildcards, input: f"--truth {input.truth}" if "truth" in input.keys() else "",
     conda:
         "../../envs/lenspipe.yaml"
     threads: rule_threads("plot_stage")
     resources:
         **rule_resources("plot_stage"),
+    params:
+        truth=lambda wildcards, input: (
+            f"--truth {input.truth}" if "truth" in input.keys() else ""
+        ),
     shell:
         "lenspipe show {input.result} {params.truth} --fit-plot {output.fit} "
         "--corner-plot {output.corner} --summary {output.summary} > {log} 2>&1"
