@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .fit.fit_imaging import (FitImaging, binned_light_from, chi_squared_from, is_linear, light_terms_from,
-                              linear_bases_from, linear_light_terms_from, model_data_from, planes_from,
-                              traced_grids_from)
+from .fit.fit_imaging import FitImaging
+from .fit.model_image import (binned_light_from, chi_squared_from, is_linear, light_terms_from, linear_bases_from,
+                              linear_light_terms_from, model_data_from, planes_from, traced_grids_from)
 from .fit.linear import solve_amplitudes
 from .fit.likelihood import DISCARD_ERRORS
 from .fit.preloads import Preloads

@@ -33,16 +33,16 @@ from pathlib import Path
 import h5py
 
 from ..errors import ResultFileError
+from ..results.codec import read_encoded
 from ..results.identifier import canonical_json
 from ..results.result_file import (
     SAMPLE_ARRAYS,
-    components_from_model,
     open_result,
     read_dataset,
-    read_encoded,
     read_header,
     read_texts,
 )
+from ..results.summary import components_from_model
 from .schema import SAMPLES_CODEC, STATISTICS, npy_bytes, open_database, refresh_views, valid_path
 
 __all__ = ["IngestReport", "ingest", "find_result_files", "load_record"]

@@ -24,7 +24,7 @@ Tables (schema version 1):
     ``(fit_id, codec, n_samples, n_parameters, parameter_paths, parameters,
     log_likelihood, log_prior, weight)``. Codec ``shuffle8-zlib``: the float64
     array's bytes split into 8 byte planes (HDF5's shuffle filter), then zlib;
-    decode with :func:`lenspipe.results.result_file.decode`.
+    decode with :func:`lenspipe.results.codec.decode`.
 ``dataset``
     Keyed by content ``hash`` (shared by the stages of one lens): ``pixel_scale``
     and ``data``, ``noise_map``, ``psf``, ``mask``, ``positions`` as ``.npy``

@@ -7,8 +7,9 @@ search. See ../shared/ARCHITECTURE.md, "The hot path".
 """
 
 from .convolution import Convolver, blurring_pixels_from
-from .fit_imaging import DatasetModel, FitImaging, MaskedImaging, model_data_from
+from .fit_imaging import DatasetModel, FitImaging, MaskedImaging
 from .likelihood import DISCARD_ERRORS, LikelihoodEvaluator, threads_from_environment
+from .model_image import model_data_from
 from .oversampling import OverSampling, PixelSampler
 from .positions import PositionsLHPenalty, PositionsLHResample
 from .preloads import Preloads

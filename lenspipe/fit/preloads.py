@@ -60,7 +60,7 @@ def same_profile(a, b) -> bool:
 class Preloads:
     """Cached deflections, traced grids and blurred images of fixed components.
 
-    Build with :meth:`from_tracers`; :func:`lenspipe.fit.fit_imaging.model_data_from`
+    Build with :meth:`from_tracers`; :func:`lenspipe.fit.model_image.model_data_from`
     asks it for each profile through :meth:`deflections`, :meth:`traced_grid`,
     :meth:`blurred_image` and :meth:`linear_basis`, which return None when nothing is preloaded.
     """
@@ -84,7 +84,7 @@ class Preloads:
         tracer_a, tracer_b : Tracer
             Tracers of two instances of one model drawn at different parameter vectors.
         """
-        from .fit_imaging import binned_light_from, is_linear, linear_basis_from, planes_from, traced_grids_from
+        from .model_image import binned_light_from, is_linear, linear_basis_from, planes_from, traced_grids_from
 
         preloads = cls()
         planes_a, _ = planes_from(tracer_a)

@@ -98,7 +98,7 @@ def _analysis_from(imaging, mask, positions, provenance, likelihood, cosmology):
 
 def _latent(analysis, samples, seed):
     """Latent variables over up to LATENT_SAMPLES posterior draws (weighted, seeded)."""
-    from ..results.result_file import _latent_summary
+    from ..results.summary import latent_summary
 
     rng = np.random.default_rng(seed)
     weight = samples.weight / samples.weight.sum()
@@ -109,7 +109,7 @@ def _latent(analysis, samples, seed):
         instance = samples.model.instance_from_vector(samples.parameters[row])
         for name, value in analysis.latent_variables(instance).items():
             values.setdefault(name, []).append(float(value))
-    return {name: _latent_summary(np.asarray(v), np.ones(len(v))) for name, v in values.items()
+    return {name: latent_summary(np.asarray(v), np.ones(len(v))) for name, v in values.items()
             if np.all(np.isfinite(v))}
 
 

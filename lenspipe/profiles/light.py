@@ -327,7 +327,7 @@ class LinearLightProfile(LightProfile):
 
     A linear profile's fields are its standard profile's without ``intensity``;
     ``intensity`` is the class constant 1.0, so ``image_from`` gives the unit-intensity
-    image. The fit (:func:`lenspipe.fit.fit_imaging.model_data_from`) recognises the class
+    image. The fit (:func:`lenspipe.fit.model_image.model_data_from`) recognises the class
     by ``is_linear`` and solves for the amplitude by non-negative linear least squares.
     """
 

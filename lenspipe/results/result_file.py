@@ -13,10 +13,9 @@ Layout (``docs/internals.md``, "The result file"):
   attribute ``pixel_scale``.
 
 Each sample array is one HDF5 chunk with the standard shuffle and deflate
-filters, so any HDF5 reader decodes it; its attribute ``crc32`` is the CRC-32 of
-the stored (compressed) chunk, which lets the database ingest copy the
-compressed bytes without decoding them and still detect corruption (see
-:func:`encode` / :func:`decode`). The file is written to a temporary file in the
+filters and the CRC-32 of the stored chunk in its attribute ``crc32`` (the codec:
+:mod:`lenspipe.results.codec`); the ``summary`` JSON is made by
+:mod:`lenspipe.results.summary`. The file is written to a temporary file in the
 destination folder, flushed to disk and moved into place with
 :func:`os.replace`, so a reader sees either no file or a whole one.
 """
@@ -28,7 +27,6 @@ import datetime as _dt
 import json
 import os
 import tempfile
-import zlib
 from pathlib import Path
 
 import h5py
@@ -36,7 +34,9 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ResultFileError
+from .codec import _attr, _read, write_encoded
 from .identifier import canonical_json, dataset_hash, fit_identifier, json_safe
+from .summary import dependency_versions, summarise
 
 __all__ = [
     "FORMAT",
@@ -51,19 +51,12 @@ __all__ = [
     "read_texts",
     "read_dataset",
     "read_samples",
-    "dependency_versions",
-    "summarise",
-    "components_from_model",
-    "encode",
-    "decode",
-    "read_encoded",
 ]
 
 FORMAT = "lenspipe-result"
 FORMAT_VERSION = 1
 SAMPLE_ARRAYS = ("parameters", "log_likelihood", "log_prior", "weight")
 JSON_DATASETS = ("model", "search", "summary", "info", "profiling")
-_DEPENDENCIES = ("numpy", "scipy", "h5py", "zeus-mcmc", "astropy", "pyfftw", "sqlite-utils")
 
 
 @dataclasses.dataclass
@@ -159,136 +152,6 @@ class Result:
                                max_log_likelihood_vector=self.max_log_likelihood_vector)
 
 
-def dependency_versions() -> dict[str, str]:
-    """Installed versions of lenspipe's main dependencies (absent ones omitted)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in _DEPENDENCIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
-#: Largest array stored as a single HDF5 chunk (HDF5's limit is 4 GiB).
-MAX_CHUNK_BYTES = 2**32 - 1
-
-
-def encode(array) -> bytes:
-    """Compress a float64 array: HDF5's byte shuffle (8-byte elements), then zlib.
-
-    The bytes are exactly what HDF5's ``shuffle`` + ``gzip`` filters store for
-    a single-chunk dataset, and what the database keeps in its ``samples`` table.
-    """
-    array = np.ascontiguousarray(array, dtype="<f8")
-    return zlib.compress(array.view(np.uint8).reshape(-1, 8).T.tobytes(), 1)
-
-
-def decode(blob: bytes, shape) -> np.ndarray:
-    """Inverse of :func:`encode`: a new float64 array of ``shape``."""
-    shape = tuple(shape)
-    count = int(np.prod(shape, dtype=np.int64))
-    raw = np.frombuffer(zlib.decompress(blob, bufsize=8 * count or 1), dtype=np.uint8)
-    planes = raw.reshape(8, count)
-    out = np.empty((count, 8), dtype=np.uint8)
-    for byte in range(8):  # one plane at a time: faster than a strided transpose
-        out[:, byte] = planes[byte]
-    return out.view("<f8").reshape(shape)
-
-
-_SHUFFLE_DEFLATE = [h5py.h5z.FILTER_SHUFFLE, h5py.h5z.FILTER_DEFLATE]
-
-
-def read_encoded(dataset) -> bytes:
-    """The :func:`encode` bytes of a float64 HDF5 dataset (``h5py.Dataset`` or its id).
-
-    A single-chunk shuffle + deflate dataset with a ``crc32`` attribute (as
-    :func:`write_result` writes) is copied without decoding, after checking its
-    CRC-32; any other layout is read and encoded.
-
-    Raises
-    ------
-    ResultFileError
-        If the stored chunk does not match its CRC-32 (a corrupt file).
-    """
-    dataset_id = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
-    plist = dataset_id.get_create_plist()
-    shape = dataset_id.shape
-    direct = (dataset_id.dtype == np.dtype("<f8") and 0 not in shape
-              and plist.get_layout() == h5py.h5d.CHUNKED and plist.get_chunk() == shape
-              and [plist.get_filter(i)[0] for i in range(plist.get_nfilters())] == _SHUFFLE_DEFLATE
-              and h5py.h5a.exists(dataset_id, b"crc32"))
-    if direct:
-        mask, blob = dataset_id.read_direct_chunk((0,) * len(shape))
-        if mask == 0:
-            if zlib.crc32(blob) != int(_attr(dataset_id, "crc32")):
-                name = h5py.h5i.get_name(dataset_id).decode()
-                filename = h5py.h5f.get_name(dataset_id).decode()
-                raise ResultFileError(f"{filename}: {name} fails its CRC-32 check (corrupt file).")
-            return bytes(blob)
-    return encode(_read(dataset_id))
-
-
-def components_from_model(model: dict) -> list[dict]:
-    """``[{"path": "galaxies.lens.mass", "class": "Isothermal"}, ...]`` of a model dict.
-
-    Walks ``Model.to_dict()`` (``{"type": "collection", "children": {...}}``,
-    ``{"type": "model", "class": ..., "parameters": {...}}``): every node naming a
-    ``class`` is a component, its path the dotted child names leading to it.
-    """
-    found = []
-
-    def walk(node, path):
-        if not isinstance(node, dict):
-            return
-        name = node.get("class")
-        if isinstance(name, str) and path:
-            found.append({"path": ".".join(path), "class": name})
-        for key, child in node.items():
-            if isinstance(child, dict):
-                walk(child, path if key in _CONTAINER_KEYS else (*path, key))
-
-    walk(model, ())
-    return found
-
-
-_CONTAINER_KEYS = ("children", "parameters")
-
-
-def _latent_summary(values, weight) -> dict:
-    from ..search.samples import probability_at_sigma, weighted_quantile
-
-    p1, p3 = probability_at_sigma(1.0), probability_at_sigma(3.0)
-    q = weighted_quantile(np.asarray(values, dtype=float), [0.5, (1 - p1) / 2, (1 + p1) / 2,
-                                                            (1 - p3) / 2, (1 + p3) / 2], weight)
-    return dict(zip(("median", "lower_1", "upper_1", "lower_3", "upper_3"), map(float, q)))
-
-
-def summarise(parameters, log_likelihood, log_prior, weight, parameter_paths, *, latent=None,
-              log_evidence=None, convergence=None) -> dict:
-    """The ``summary`` JSON of a result file.
-
-    Maximum-likelihood and median instances and values at 1 and 3 sigma come
-    from :meth:`lenspipe.search.samples.Samples.summary_dict` (weighted
-    quantiles); each latent variable gets its weighted median and values at 1
-    and 3 sigma.
-    """
-    from ..search.samples import Samples
-
-    if len(log_likelihood) == 0:
-        raise ResultFileError("Cannot summarise a result with no samples.")
-    samples = Samples(None, parameters, log_likelihood, log_prior, weight,
-                      parameter_paths=list(parameter_paths))
-    summary = samples.summary_dict()
-    summary["log_evidence"] = log_evidence
-    summary["latent"] = {str(name): _latent_summary(values, samples.weight)
-                         for name, values in (latent or {}).items()}
-    summary["convergence"] = dict(convergence or {})
-    return json_safe(summary)
-
-
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -370,15 +233,7 @@ def build_result(
 def _write_samples(group, result: Result) -> None:
     group.attrs["parameter_paths"] = json.dumps(list(result.parameter_paths))
     for name in SAMPLE_ARRAYS:
-        array = np.ascontiguousarray(getattr(result, name), dtype="<f8")
-        if array.size == 0 or array.nbytes >= MAX_CHUNK_BYTES:
-            group.create_dataset(name, data=array)  # no single chunk: plain storage
-            continue
-        blob = encode(array)
-        dataset = group.create_dataset(name, shape=array.shape, dtype="<f8", chunks=array.shape,
-                                       shuffle=True, compression="gzip")
-        dataset.id.write_direct_chunk((0,) * array.ndim, blob)
-        dataset.attrs["crc32"] = np.int64(zlib.crc32(blob))
+        write_encoded(group, name, np.ascontiguousarray(getattr(result, name), dtype="<f8"))
 
 
 def _write(path: Path, result: Result) -> None:
@@ -483,22 +338,6 @@ def _check(f: h5py.File, path: Path) -> None:
     missing = [name for name in names if not exists(name.encode())]
     if missing:
         raise ResultFileError(f"{path}: incomplete result file, missing {', '.join(missing)}.")
-
-
-def _attr(object_id, name: str):
-    """An attribute through h5py's low-level API (several times faster); strings decoded."""
-    attribute = h5py.h5a.open(object_id, name.encode())
-    value = np.empty(attribute.shape, dtype=attribute.dtype)
-    attribute.read(value)
-    value = value[()]
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _read(dataset_id) -> np.ndarray:
-    value = np.empty(dataset_id.shape, dtype=dataset_id.dtype)
-    if value.size:
-        dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
-    return value
 
 
 def read_texts(f: h5py.File) -> dict[str, str]:

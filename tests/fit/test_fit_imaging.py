@@ -84,7 +84,7 @@ def test_batched_tracer_gives_batched_fit(small_lens):
 
 
 def test_tracing_matches_the_tracer_with_three_planes():
-    from lenspipe.fit.fit_imaging import planes_from, traced_grids_from
+    from lenspipe.fit.model_image import planes_from, traced_grids_from
     from lenspipe.profiles import IsothermalSph, SersicSph
 
     tracer = Tracer([Galaxy(0.5, mass=IsothermalSph(centre=(0.1, 0.0), einstein_radius=1.0)),

@@ -7,9 +7,10 @@ from scipy.optimize import nnls
 
 from lenspipe.analysis import AnalysisImaging, AnalysisSettings
 from lenspipe.data import Imaging, Mask, simulate_imaging
-from lenspipe.fit.fit_imaging import DatasetModel, FitImaging, MaskedImaging, model_data_from
+from lenspipe.fit.fit_imaging import DatasetModel, FitImaging, MaskedImaging
 from lenspipe.fit.likelihood import LikelihoodEvaluator
 from lenspipe.fit.linear import nnls_from_normal_equations, normal_equations_from, solve_amplitudes
+from lenspipe.fit.model_image import model_data_from
 from lenspipe.lensing import Galaxy, Tracer
 from lenspipe.model import Collection, Model
 from lenspipe.profiles import (ExternalShear, Gaussian, GaussianLinear, Isothermal, Sersic, SersicLinear)

@@ -18,13 +18,9 @@ from lenspipe.results import (
     read_result,
     write_result,
 )
-from lenspipe.results.result_file import (
-    components_from_model,
-    decode,
-    encode,
-    open_result,
-    read_encoded,
-)
+from lenspipe.results.codec import decode, encode, read_encoded
+from lenspipe.results.result_file import open_result
+from lenspipe.results.summary import components_from_model
 from lenspipe.search.samples import Samples, weighted_quantile
 
 from .synthetic import dataset, lens_model, make_result, real_result

@@ -1,0 +1,324 @@
+"""The model data of an imaging fit: tracing, light evaluation, binning, convolution.
+
+These functions compute what :class:`~lenspipe.fit.fit_imaging.FitImaging` fits to
+a :class:`~lenspipe.fit.fit_imaging.MaskedImaging`. :func:`model_data_from` is the
+hot path (ARCHITECTURE.md, "The hot path"). A call, in steps:
+
+1. trace the concatenated grid through the planes (fixed mass profiles take
+   their deflections from the preloads) and evaluate every light profile on its
+   plane's grid, summing them into one sub-pixel image (fixed light profiles on a
+   fixed plane take their blurred image from the preloads instead);
+2. bin the fitted pixels' sub-pixels to pixel means, and the blurring region's;
+3. convolve by FFT (light from the blurring region is blurred in);
+4. add the preloaded blurred images and the dataset model's sky level.
+
+Linear light profiles (``SersicLinear``, ...: ``is_linear``; their intensity is solved
+for) are not summed into that image. Each is evaluated at unit intensity, binned and
+refined on its own (:func:`linear_basis_from`), convolved on its own (a fixed one's
+blurred basis comes from the preloads), and the non-negative amplitudes that best fit the
+data given the rest of the model (steps 1-4) are solved for by
+:func:`lenspipe.fit.linear.solve_amplitudes`; the model is the rest plus the amplitudes
+times the bases. A model with no linear profile takes exactly the path above.
+
+:func:`chi_squared_from` reduces the residuals; :func:`planes_from`,
+:func:`traced_grids_from`, :func:`light_terms_from` and :func:`binned_light_from`
+are the steps themselves, shared with the preloads and the analysis.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+
+from . import oversampling
+from .linear import solve_amplitudes
+
+__all__ = ["ModelFit", "LinearTerm", "model_data_from", "model_fit_from", "planes_from", "traced_grids_from",
+           "light_terms_from", "linear_light_terms_from", "binned_light_from", "linear_basis_from",
+           "linear_bases_from", "chi_squared_from", "is_linear"]
+
+
+def planes_from(tracer):
+    """(galaxies of each plane, ``{(i, j): beta_ij}``) of a Tracer, exactly as it traces."""
+    betas = getattr(tracer, "_betas", None)
+    if betas is None:
+        from ..lensing.cosmology import scaling_factors
+        betas = scaling_factors(tracer.cosmology, tracer.plane_redshifts) if len(tracer.planes) > 2 else {(0, 1): 1.0}
+    return tracer.planes, betas
+
+
+def traced_grids_from(grid, planes, betas, preloads=None):
+    """One grid per plane (the first is ``grid``), as ``Tracer.traced_grids_from``.
+
+    With ``preloads`` (only for the dataset's own grid), fixed mass profiles take their
+    deflections, and planes behind only fixed mass their traced grids, from it. Sums are
+    done in place only on arrays this function made (never on a profile's or the preloads').
+    """
+    traced, deflections = [grid], []
+    for j in range(1, len(planes)):
+        plane_deflections, owned = None, False
+        for galaxy in planes[j - 1]:
+            for name, profile in galaxy.mass_profiles.items():
+                d = None if preloads is None else preloads.deflections(j - 1, name, profile)
+                if d is None:
+                    d = profile.deflections_yx_from(traced[j - 1])
+                if plane_deflections is None:
+                    plane_deflections = d  # not owned: a profile or the preloads may hold it
+                elif owned and plane_deflections.shape == np.broadcast_shapes(plane_deflections.shape, d.shape):
+                    plane_deflections += d
+                else:
+                    plane_deflections, owned = plane_deflections + d, True
+        deflections.append(plane_deflections)
+        preloaded = None if preloads is None else preloads.traced_grid(j, planes)
+        if preloaded is not None:
+            traced.append(preloaded)
+            continue
+        grid_j = None
+        for i in range(j):
+            if deflections[i] is None:
+                continue
+            step = deflections[i] if betas[i, j] == 1.0 else betas[i, j] * deflections[i]
+            if grid_j is None:
+                grid_j = grid - step
+            elif grid_j.shape == np.broadcast_shapes(grid_j.shape, step.shape):
+                grid_j -= step
+            else:
+                grid_j = grid_j - step
+        traced.append(grid if grid_j is None else grid_j)
+    return traced
+
+
+def is_linear(profile) -> bool:
+    """Whether a light profile's intensity is solved for (a ``*Linear`` profile)."""
+    return getattr(profile, "is_linear", False)
+
+
+class LinearTerm(typing.NamedTuple):
+    """A linear light profile met in the planes: where it is, and its preloaded blurred basis or None."""
+
+    plane: int
+    galaxy: object
+    name: str
+    profile: object
+    basis: object = None
+
+
+def _light_terms(planes, preloads=None):
+    """(non-linear terms to evaluate, summed preloaded blurred image or None, [LinearTerm])."""
+    terms, fixed, linear = [], None, []
+    for index, galaxies in enumerate(planes):
+        for galaxy in galaxies:
+            for name, profile in galaxy.light_profiles.items():
+                if getattr(profile, "is_linear", False):
+                    basis = None if preloads is None else preloads.linear_basis(index, name, profile)
+                    linear.append(LinearTerm(index, galaxy, name, profile, basis))
+                    continue
+                blurred = None if preloads is None else preloads.blurred_image(index, name, profile)
+                if blurred is None:
+                    terms.append((index, profile))
+                else:
+                    fixed = blurred if fixed is None else fixed + blurred
+    return terms, fixed, linear
+
+
+def light_terms_from(planes, preloads=None):
+    """([(plane, profile)] to evaluate, summed preloaded blurred image or None).
+
+    Non-linear light profiles only; see :func:`linear_light_terms_from` for the linear ones.
+    """
+    terms, fixed, _ = _light_terms(planes, preloads)
+    return terms, fixed
+
+
+def linear_light_terms_from(planes, preloads=None) -> list:
+    """The linear light profiles of the planes, as :class:`LinearTerm` (plane, galaxy, name, profile, basis)."""
+    return _light_terms(planes, preloads)[2]
+
+
+def binned_light_from(dataset, terms, traced, planes, betas):
+    """Pixel means of the light terms: (fitted (..., N), blurring (..., Nb)), with refinement.
+
+    Steps 1-2 of the module docstring. With the adaptive sampler each light profile is
+    then re-integrated finely in its own pixels near its centre (and, in a batch, each
+    model in its own pixels), so a profile's pixel values do not depend on which other
+    profiles are evaluated with it: preloads and per-galaxy images add up exactly.
+    """
+    sampler = dataset.sampler
+    if not terms:
+        return np.zeros(dataset.pixels), np.zeros(dataset.convolver.blurring_pixels)
+    images = [profile.image_from(traced[plane]) for plane, profile in terms]
+    image, blurring = sampler.binned(_sum(images))
+    if not sampler.refines:
+        return image, blurring
+    flags = [None if getattr(profile, "centre", None) is None
+             or type(profile).__name__ in oversampling.SMOOTH_PROFILES
+             else sampler.near_centre(traced[plane], profile.centre, plane) for plane, profile in terms]
+    flagged = [f for f in flags if f is not None]
+    if not flagged or not any(f.any() for f in flagged):
+        return image, blurring
+    shape = np.broadcast_shapes(image.shape, *(f.shape for f in flagged))
+    image = np.array(np.broadcast_to(image, shape)) if image.shape != shape else image
+    oversampling.refine(sampler, image, shape, terms, images, flags, planes,
+                        lambda grid, planes_rows: traced_grids_from(grid, planes_rows, betas))
+    return image, blurring
+
+
+def _refines(profile) -> bool:
+    """Whether the adaptive rule refines the profile near its centre (a cusp: all but Gaussians)."""
+    cls = getattr(profile, "light_profile_class", None) or type(profile)
+    return getattr(profile, "centre", None) is not None and cls.__name__ not in oversampling.SMOOTH_PROFILES
+
+
+class _ScaledSampler:
+    """The dataset's sampler as seen by a profile of intensity ``scale`` (per batch row): the
+    first estimates of :func:`oversampling.refine` are scaled like the refined values."""
+
+    def __init__(self, sampler, scale_rows):
+        self._sampler = sampler
+        self._scale_rows = scale_rows
+
+    def __getattr__(self, name):
+        return getattr(self._sampler, name)
+
+    def first_estimate(self, values, rows, pixels):
+        scale = self._scale_rows
+        return self._sampler.first_estimate(values, rows, pixels) * (scale[rows] if scale.size > 1 else scale[0])
+
+
+def linear_basis_from(dataset, profile, plane, traced, planes, betas):
+    """Pixel means (fitted (..., N), blurring (..., Nb)) of a linear profile at unit intensity.
+
+    The adaptive refinement treats the basis as it treats any light profile, with one
+    choice to make: its deeper levels stop where an estimate moves by less than the
+    tolerance (noise sigmas), so they depend on the profile's brightness, which a
+    linear profile does not have. It is refined as the standard profile with the
+    intensity that fits it *alone* to the data (``sum w B d / sum w B^2`` over the fitted
+    pixels, on the unconvolved Gauss-point basis; at least the intensity that puts its
+    brightest pixel at the median noise), then divided by that intensity. This intensity
+    depends on the profile and the dataset only, so a preloaded basis equals a computed
+    one and a profile's basis does not depend on the other profiles of the model.
+    """
+    sampler = dataset.sampler
+    values = profile.image_from(traced[plane])
+    image, blurring = sampler.binned(values)
+    if not sampler.refines or not _refines(profile):
+        return image, blurring
+    flag = sampler.near_centre(traced[plane], profile.centre, plane)
+    if not flag.any():
+        return image, blurring
+    shape = np.broadcast_shapes(image.shape, flag.shape)
+    fitted = dataset.inverse_variance
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alone = (np.einsum("...i,i,i->...", image, fitted, dataset.data)
+                 / np.einsum("...i,...i,i->...", image, image, fitted))
+        peak = np.max(np.abs(image), axis=-1)
+        scale = np.fmax(alone, dataset.typical_noise / peak)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    scale_rows = np.ascontiguousarray(np.broadcast_to(scale, shape[:-1])).reshape(-1)
+    intensity = float(scale) if scale.ndim == 0 else scale.reshape(scale.shape + (1,))
+    scaled = np.array(np.broadcast_to(image * (scale if scale.ndim == 0 else scale[..., None]), shape))
+    # Only the planes up to the profile's own are traced (the planes behind it do not move its grid).
+    oversampling.refine(_ScaledSampler(sampler, scale_rows), scaled, shape, [(plane, profile.with_intensity(intensity))],
+                        [values], [flag], planes[:plane + 1],
+                        lambda grid, planes_rows: traced_grids_from(grid, planes_rows, betas))
+    scaled /= scale if scale.ndim == 0 else np.broadcast_to(scale, shape[:-1])[..., None]
+    return scaled, blurring
+
+
+def linear_bases_from(dataset, linear, traced, planes, betas) -> list:
+    """The (..., N) blurred unit-intensity bases of linear terms (preloaded ones as they are)."""
+    bases = []
+    for term in linear:
+        if term.basis is not None:
+            bases.append(term.basis)
+        else:
+            bases.append(dataset.convolver.convolve(
+                *linear_basis_from(dataset, term.profile, term.plane, traced, planes, betas)))
+    return bases
+
+
+def _sum(arrays):
+    total = arrays[0]
+    for array in arrays[1:]:
+        total = total + array
+    return total
+
+
+class ModelFit(typing.NamedTuple):
+    """The model of the fitted pixels and, with linear light profiles, how it was solved.
+
+    Attributes
+    ----------
+    model : ndarray, shape (..., N)
+        The blurred model of the fitted pixels, with the sky level.
+    linear : tuple of LinearTerm
+        The linear light profiles, in plane, galaxy and profile order (empty without any).
+    amplitudes : ndarray, shape (..., L), or None
+        Their solved non-negative intensities.
+    bases : tuple of ndarray (..., N)
+        Their blurred unit-intensity images.
+    """
+
+    model: np.ndarray
+    linear: tuple = ()
+    amplitudes: object = None
+    bases: tuple = ()
+
+
+def model_fit_from(dataset, tracer, preloads=None, dataset_model=None) -> ModelFit:
+    """The model of the fitted pixels with the solved intensities of its linear light profiles."""
+    planes, betas = planes_from(tracer)
+    terms, fixed, linear = _light_terms(planes, preloads)
+    if not linear:
+        return ModelFit(_model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model))
+    return _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model)
+
+
+def _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model) -> ModelFit:
+    """Steps 1-4 for the non-linear terms, then the linear profiles' bases and amplitudes."""
+    traced = None
+    if terms or any(term.basis is None for term in linear):
+        traced = traced_grids_from(dataset.grid, planes, betas, preloads)
+    if terms:
+        model = dataset.convolver.convolve(*binned_light_from(dataset, terms, traced, planes, betas))
+        if fixed is not None:
+            model = model + fixed
+    else:
+        model = np.zeros(dataset.pixels) if fixed is None else fixed
+    if dataset_model is not None:
+        model = model + dataset_model.background_sky_level
+    bases = linear_bases_from(dataset, linear, traced, planes, betas)
+    amplitudes, model = solve_amplitudes(model, bases, dataset.data, dataset.inverse_variance)
+    return ModelFit(model, tuple(linear), amplitudes, tuple(bases))
+
+
+def _model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model):
+    """Steps 1-4 for a model without linear light profiles."""
+    if terms:
+        traced = traced_grids_from(dataset.grid, planes, betas, preloads)
+        model = dataset.convolver.convolve(*binned_light_from(dataset, terms, traced, planes, betas))
+        if fixed is not None:
+            model = model + fixed
+    else:
+        model = np.zeros(dataset.pixels) if fixed is None else fixed
+    if dataset_model is not None:
+        model = model + dataset_model.background_sky_level
+    return model
+
+
+def model_data_from(dataset, tracer, preloads=None, dataset_model=None) -> np.ndarray:
+    """The PSF-convolved model of the fitted pixels, shape (..., N) (module docstring, steps 1-4).
+
+    Linear light profiles get their solved intensities (:func:`model_fit_from`).
+    """
+    planes, betas = planes_from(tracer)
+    terms, fixed, linear = _light_terms(planes, preloads)
+    if linear:
+        return _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model).model
+    return _model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model)
+
+
+def chi_squared_from(residuals, inverse_variance):
+    """``sum(residuals^2 / sigma^2)`` over the last axis (einsum: no threaded BLAS, same bits per row)."""
+    return np.einsum("...i,...i,i->...", residuals, residuals, inverse_variance)
