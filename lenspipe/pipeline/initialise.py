@@ -12,7 +12,8 @@
     unit hypercube of the priors, evaluating whole populations through the chunked
     likelihood (``vectorized=True``), until the population's log posteriors agree to within
     a standard deviation of 1 or a budget of evaluations is spent; the walkers then
-    start in a ball of 1 % of each prior's central 68 % width around the best point.
+    start in a ball around the best point whose widths are the spread of the best members
+    of the final population (at most 1 % of each prior's central 68 % width).
     An ensemble MCMC started from broad priors spends most of its steps finding the mode
     of a 20-parameter lens model, and can settle in a local one (lens light fitting the
     source); the optimiser finds the mode at a fraction of the cost.
@@ -90,7 +91,8 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
     centre : ndarray, shape (n,)
         The best point found.
     sigma : ndarray, shape (n,)
-        1 % of each prior's central 68 % width.
+        The spread of the best members of the final population along each parameter,
+        at most 1 % of the prior's central 68 % width.
     info : dict
         Evaluations and the best log posterior.
     """
@@ -110,10 +112,12 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
             values[finite] = np.where(np.isfinite(posterior), -posterior, np.inf)
         return values
 
-    generation = {"count": 0}
+    generation = {"count": 0, "population": None, "energies": None}
 
     def should_stop(intermediate_result):
         generation["count"] += 1
+        generation["population"] = np.array(intermediate_result.population)
+        generation["energies"] = np.array(intermediate_result.population_energies)
         if count["evaluations"] >= max_evaluations:
             return True
         spread = np.std(intermediate_result.population_energies)
@@ -128,8 +132,19 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
     )
     centre = model.vector_from_unit_vector(np.clip(result.x, 1e-9, 1 - 1e-9))
     _, width = prior_widths(model)
+    sigma = 0.01 * width
+    if generation["population"] is not None:
+        # The walkers' ball takes the spread of the best members of the final population:
+        # near convergence they lie within a few log-likelihood units of the optimum, so
+        # their spread follows the posterior's scale along each parameter.
+        members = min(len(generation["energies"]), max(2 * n + 2, 20))
+        best = np.argsort(generation["energies"])[:members]
+        vectors = model.vector_from_unit_vector(
+            np.clip(generation["population"][best], 1e-9, 1 - 1e-9))
+        spread = np.std(vectors, axis=0)
+        sigma = np.where(spread > 0, np.minimum(spread, 0.01 * width), 0.01 * width)
     info = {"evaluations": count["evaluations"], "best_log_posterior": float(-result.fun),
             "generations": int(result.nit)}
     _LOG.info("optimiser: %d evaluations, best log posterior %.3f", info["evaluations"],
               info["best_log_posterior"])
-    return centre, 0.01 * width, info
+    return centre, sigma, info
