@@ -177,3 +177,15 @@ def test_the_report_gathers_every_plot_and_summary(tiny_run):
     for stage in ("source_lp", "light_lp", "mass_total"):
         assert f"results/tiny_1/{stage}/fit.png" in html or f"{stage}/fit.png" in html
     assert "summary.csv" in html
+
+
+def test_the_readme_aggregator_session_runs_on_a_pipeline_database(tiny_run, capsys):
+    """The README's Python session, pointed at the tiny run's database (its lens is an SIS)."""
+    workdir, _ = tiny_run
+    readme = (REPO / "README.md").read_text()
+    code = re.search(r"```python\n(from lenspipe import Aggregator.*?)```", readme, re.S).group(1)
+    code = code.replace('"results/lenspipe.sqlite"', repr(str(workdir / "results" / "lenspipe.sqlite")))
+    code = code.replace("Isothermal", "IsothermalSph")
+    exec(compile(code, "README.md", "exec"), {})
+    printed = [float(line) for line in capsys.readouterr().out.split()]
+    assert len(printed) == 1 and printed[0] == pytest.approx(0.7, rel=0.05)
