@@ -1,5 +1,6 @@
 """Fixtures shared by every test folder (keep this small; put local ones beside the tests)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,14 @@ SHARED_DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").r
 def slacs_dir():
     """Folder of the four SLACS HST cut-outs (``lenses.csv`` plus one folder per lens).
 
-    Skips the test when the shared data are not present beside the repository.
+    Skips the test when the shared data are not present beside the repository (a clone
+    used outside this project's machines); under CI (CI=true), where ../shared is always
+    present, their absence is a failure instead.
     """
     path = SHARED_DATA / "slacs"
     if not (path / "lenses.csv").is_file():
-        pytest.skip(f"SLACS data not found at {path} (the shared data folder sits beside the repository)")
+        message = f"SLACS data not found at {path} (the shared data folder sits beside the repository)"
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     return path

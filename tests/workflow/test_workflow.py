@@ -189,3 +189,22 @@ def test_the_readme_aggregator_session_runs_on_a_pipeline_database(tiny_run, cap
     exec(compile(code, "README.md", "exec"), {})
     printed = [float(line) for line in capsys.readouterr().out.split()]
     assert len(printed) == 1 and printed[0] == pytest.approx(0.7, rel=0.05)
+
+
+def test_prepare_dataset_on_a_real_slacs_lens(tmp_path, slacs_dir):
+    """The prepare rule on real HST data: cut-out, mask radius, flagged pixels masked."""
+    from lenspipe.data import read_dataset
+
+    lens = slacs_dir / "J0029-0055"
+    row = ["J0029-0055", str(lens / "image.fits"), str(lens / "noise.fits"), str(lens / "psf.fits"),
+           "0.05", "0.227", "0.931", "2.2"]
+    sheet = _sheet(tmp_path, COLUMNS + ["cutout", "info"], row + ["131", "survey=SLACS"])
+    config = write_config(tmp_path / "c.yaml", datasets=str(sheet), simulate={})
+    target = "results/J0029-0055/dataset.fits"
+    snakemake(tmp_path, "--cores", "1", target, configfile=config, check=True)
+    imaging, mask, _, provenance = read_dataset(tmp_path / target)
+    assert imaging.shape == (131, 131) and imaging.pixel_scale == 0.05
+    # Fitted pixels: those within 2.2" (pi r^2 / s^2 = 6,082 at most) whose noise is not flagged.
+    assert 5000 < mask.pixels_in_mask <= 6082
+    assert np.all(imaging.noise_map[~mask.array] < 1e7)
+    assert provenance["info"] == {"survey": "SLACS"} and provenance["redshift_source"] == 0.931
