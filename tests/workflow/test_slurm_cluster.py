@@ -10,8 +10,8 @@ SLURM configured, not Linux, plugin not installed) -- except when the environmen
 CI is "true": there every such reason is a failure.
 
 About 35 s with the packages installed (start < 1 s, workflow ~30 s); the first run on a
-fresh machine adds the apt-get install. The TIMEOUT + retry check takes ~4 minutes and
-runs only with LENSPIPE_SLURM_TIMEOUT_TEST=1.
+fresh machine adds the apt-get install. The TIMEOUT + retry check runs on the real pipeline
+in tests/workflow/test_slurm.py.
 """
 
 from __future__ import annotations
@@ -166,21 +166,3 @@ def test_two_rule_workflow_runs_through_the_profile(slurm_env, tmp_path):
     assert all(squeue.get(j) == "COMPLETED" for j in ids), squeue
     jobcomp = _jobcomp_states()
     assert all(jobcomp.get(j) == "COMPLETED" for j in ids), jobcomp
-
-
-@pytest.mark.skipif(
-    os.environ.get("LENSPIPE_SLURM_TIMEOUT_TEST") != "1",
-    reason="about 4 minutes; set LENSPIPE_SLURM_TIMEOUT_TEST=1",
-)
-def test_timeout_is_retried_with_longer_runtime(slurm_env, tmp_path):
-    shutil.copy(MINI / "timeout.smk", tmp_path / "Snakefile")
-    proc = _snakemake(tmp_path, tmp_path / "Snakefile", slurm_env, timeout=420)
-    log = proc.stderr + proc.stdout
-    assert proc.returncode == 0, log[-6000:]
-    assert "SLURM status is: 'TIMEOUT'" in log
-    attempts = re.findall(r"job=(\d+)", (tmp_path / "out" / "attempts.log").read_text())
-    assert len(attempts) == 2
-    jobcomp = _jobcomp_states()
-    assert jobcomp.get(attempts[0]) == "TIMEOUT", jobcomp
-    assert jobcomp.get(attempts[1]) == "COMPLETED", jobcomp
-    assert (tmp_path / "out" / "slow.txt").read_text().strip() == f"done job={attempts[1]}"
