@@ -160,6 +160,19 @@ def over_sampling_from(value) -> OverSampling:
     return OverSampling.from_map(value)
 
 
+def over_sampling_from_settings(settings) -> OverSampling:
+    """The over-sampling named by a config's ``likelihood:`` mapping.
+
+    ``{"over_sampling": "adaptive"}`` (the default) or ``{"over_sampling": "uniform",
+    "sub_size": s}``; the fit and the rebuild of a stored fit both read it here, so a rebuilt
+    fit evaluates light exactly as the sampler did.
+    """
+    settings = settings or {}
+    if settings.get("over_sampling", "adaptive") == "adaptive":
+        return DEFAULT
+    return OverSampling.uniform(int(settings.get("sub_size", 4)))
+
+
 def pixel_rule(cells: int, order: int, pixel_scale: float):
     """Offsets (P, 2) from the pixel centre (arcsec, (y, x)) and weights (P,) summing to 1.
 

@@ -82,12 +82,11 @@ def _search_from(settings: dict, seed: int, n_parameters: int):
 def _analysis_from(imaging, mask, positions, provenance, likelihood, cosmology):
     from ..analysis import AnalysisImaging
     from ..fit.fit_imaging import MaskedImaging
+    from ..fit.oversampling import over_sampling_from_settings
     from ..fit.positions import PositionsLHPenalty
     from ..lensing import cosmology_from_name
 
-    over = None if likelihood.get("over_sampling", "adaptive") == "adaptive" else int(
-        likelihood.get("sub_size", 4))
-    dataset = MaskedImaging(imaging, mask, over_sampling=over)
+    dataset = MaskedImaging(imaging, mask, over_sampling=over_sampling_from_settings(likelihood))
     threshold = float(provenance.get("positions_threshold") or 0.0)
     positions_lh = None
     if threshold > 0 and len(positions) >= 2:

@@ -27,13 +27,13 @@ def analysis_from_result(*, dataset, search=None, cosmology=None):
     from ..analysis import AnalysisImaging
     from ..data import Imaging, Mask
     from ..fit.fit_imaging import MaskedImaging
+    from ..fit.oversampling import over_sampling_from_settings
 
-    likelihood = (search or {}).get("likelihood") or {}
-    over = None if likelihood.get("over_sampling", "adaptive") == "adaptive" else int(
-        likelihood.get("sub_size", 4))
+    over_sampling = over_sampling_from_settings((search or {}).get("likelihood"))
     imaging = Imaging(dataset.data, dataset.noise_map, dataset.psf, dataset.pixel_scale)
     mask = Mask(np.asarray(dataset.mask, dtype=bool), dataset.pixel_scale)
-    return AnalysisImaging(MaskedImaging(imaging, mask, over_sampling=over), cosmology=cosmology)
+    return AnalysisImaging(MaskedImaging(imaging, mask, over_sampling=over_sampling),
+                           cosmology=cosmology)
 
 
 def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, info=None):
