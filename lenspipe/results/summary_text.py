@@ -92,6 +92,24 @@ def _duration(seconds) -> str:
     return f"{seconds:.0f} s ({seconds / 3600:.2f} h)"
 
 
+def _start(initialisation) -> str:
+    """Where the walkers started: the mode, and the optimiser's cost and best value."""
+    if not isinstance(initialisation, dict) or not initialisation.get("mode"):
+        return ""
+    text = str(initialisation["mode"])
+    if initialisation.get("evaluations") is not None:
+        steps = initialisation.get("steps") or []
+        rounded = " (round lens first)" if len(steps) > 1 else ""
+        text += (f"{rounded}: {format_number(initialisation['evaluations'])} evaluations"
+                 f", {_duration(initialisation.get('wall_time_s'))}")
+        best = initialisation.get("best_log_posterior")
+        if best is not None:
+            text += f", best log posterior {float(best):.3f}"
+    elif initialisation.get("matched_paths"):
+        text += f": {len(initialisation['matched_paths'])} parameters from earlier results"
+    return text
+
+
 def _convergence(result) -> list[str]:
     settings, diagnostics = _search_fields(result)
     both = (diagnostics, settings)
@@ -104,6 +122,9 @@ def _convergence(result) -> list[str]:
                        + ("" if max_steps is None else f" (max {format_number(max_steps)})")))
     lines.append(_line("walkers", format_number(_lookup("nwalkers", *both)
                                                  or _lookup("walkers", *both))))
+    start = _start(settings.get("initialisation"))
+    if start:
+        lines.append(_line("start", start))
 
     tau, bad_tau = _max_finite(_lookup("tau", diagnostics))
     tau_factor = _lookup("tau_factor", settings)
@@ -190,7 +211,7 @@ def summary_text(result) -> str:
 
     Sections: the header (identifier, unique_tag, stage, completed, seed,
     config hash, lenspipe version, created); the search's convergence
-    diagnostics (steps, walkers, max tau and ``tau_factor * max tau`` against
+    diagnostics (steps, walkers, start, max tau and ``tau_factor * max tau`` against
     the steps, max split-R-hat, converged, evaluations, discarded, wall time,
     evaluations per second); the parameters (maximum-likelihood value, weighted
     median, values at 1 and 3 sigma); the latent variables likewise (no

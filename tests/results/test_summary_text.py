@@ -105,3 +105,17 @@ def test_format_number():
     assert format_number(12) == "12"
     assert format_number(np.pi) == "3.1416"
     assert format_number(1.0e11) == "1e+11"
+
+
+def test_start_line_names_the_optimiser_and_its_cost():
+    optimised = {**SEARCH, "initialisation": {
+        "mode": "optimise", "evaluations": 89350, "wall_time_s": 196.4,
+        "best_log_posterior": 15240.9654, "steps": [{"held_at_zero": ["a"]}, {"held_at_zero": []}]}}
+    text = summary_text(make_result(search=optimised))
+    assert _value(text, "start") == ("optimise (round lens first): 89350 evaluations, 196 s "
+                                     "(3.3 min), best log posterior 15240.965")
+    previous = {**SEARCH, "initialisation": {"mode": "previous", "matched_paths": ["a", "b"]}}
+    assert _value(summary_text(make_result(search=previous)), "start") == \
+        "previous: 2 parameters from earlier results"
+    assert "start" not in [line.split()[0] for line in summary_text(make_result()).splitlines()
+                           if line.strip()]
