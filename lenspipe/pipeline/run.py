@@ -79,22 +79,6 @@ def _search_from(settings: dict, seed: int, n_parameters: int):
     return ZeusSearch(nwalkers=nwalkers, seed=seed, **settings)
 
 
-def _analysis_from(imaging, mask, positions, provenance, likelihood, cosmology):
-    from ..analysis import AnalysisImaging
-    from ..fit.fit_imaging import MaskedImaging
-    from ..fit.oversampling import over_sampling_from_settings
-    from ..fit.positions import PositionsLHPenalty
-    from ..lensing import cosmology_from_name
-
-    dataset = MaskedImaging(imaging, mask, over_sampling=over_sampling_from_settings(likelihood))
-    threshold = float(provenance.get("positions_threshold") or 0.0)
-    positions_lh = None
-    if threshold > 0 and len(positions) >= 2:
-        positions_lh = PositionsLHPenalty(positions, threshold)
-    return AnalysisImaging(dataset, positions_likelihood=positions_lh,
-                           cosmology=cosmology_from_name(cosmology))
-
-
 def _latent(analysis, samples, seed):
     """Latent variables over up to LATENT_SAMPLES posterior draws (weighted, seeded)."""
     from ..results.summary import latent_summary
@@ -116,6 +100,7 @@ def run_fit(request: FitRequest):
     """Run one fit and write its result file; returns the :class:`Result`."""
     from ..data import read_dataset
     from ..fit.likelihood import LikelihoodEvaluator
+    from ..results.rebuild import analysis_from_settings
     from ..results.result_file import ResultDataset, build_result, read_result, write_result
     from .initialise import initial_from_optimiser, initial_from_previous
     from .stages import stage_model_from
@@ -128,8 +113,10 @@ def run_fit(request: FitRequest):
     model = stage_model_from(request.model_spec, previous_samples, redshifts, request.sigma_factor)
     if model.prior_count == 0:
         raise ConfigError(f"stage {request.stage!r} has no free parameters; free at least one")
-    analysis = _analysis_from(imaging, mask, positions, provenance, request.likelihood,
-                              request.cosmology)
+    positions_threshold = float(provenance.get("positions_threshold") or 0.0)
+    analysis = analysis_from_settings(imaging, mask, positions, likelihood=request.likelihood,
+                                      positions_threshold=positions_threshold,
+                                      cosmology=request.cosmology)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
                                     memory_bound_mb=request.likelihood.get("memory_bound_mb", 256))
     search = _search_from(request.search, request.seed, model.prior_count)
@@ -160,6 +147,7 @@ def run_fit(request: FitRequest):
     profiling["wall_time_s"] = time.perf_counter() - started
     search_json = {**search.to_dict(), "name": request.stage, "initialisation": initialisation,
                    "likelihood": dict(request.likelihood),
+                   "positions_threshold": positions_threshold, "cosmology": request.cosmology,
                    "diagnostics": output.diagnostics, "discarded": analysis.discarded.to_dict()}
     info = {**(provenance.get("info") or {}), **request.info}
     parent = previous_results[list(request.previous)[-1]].identifier if request.previous else ""

@@ -3,37 +3,75 @@
 :func:`fit_from_result` is the single path through which ``Result.fit`` and
 ``Aggregator.values("fit")`` turn a stored result into its maximum-likelihood
 ``FitImaging``: the dataset is rebuilt from the stored arrays alone, with the
-likelihood settings the fit used (recorded in its search JSON), so the rebuilt
-log likelihood equals the one the sampler saw.
+likelihood settings, positions penalty and cosmology the fit used (recorded in its
+search JSON), so the rebuilt log likelihood equals the one the sampler saw.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_from_result", "analysis_from_result", "source_plane_image"]
+__all__ = ["fit_from_result", "analysis_from_result", "analysis_from_settings",
+           "source_plane_image"]
 
 
-def analysis_from_result(*, dataset, search=None, cosmology=None):
+def analysis_from_settings(imaging, mask, positions=None, *, likelihood=None,
+                           positions_threshold=0.0, cosmology="Planck15"):
+    """The :class:`~lenspipe.analysis.AnalysisImaging` a fit uses, from its settings.
+
+    The one path from settings to likelihood: ``lenspipe fit`` builds its analysis here and
+    a rebuilt fit (:func:`analysis_from_result`) builds it here from the recorded settings.
+
+    Parameters
+    ----------
+    imaging : Imaging
+    mask : Mask
+    positions : ndarray, shape (m, 2), optional
+        Multiple-image positions (y, x), arcsec.
+    likelihood : dict, optional
+        Likelihood settings (over-sampling, see
+        :func:`~lenspipe.fit.oversampling.over_sampling_from_settings`).
+    positions_threshold : float
+        Arcsec; above 0 (and with two or more positions) the positions penalty applies.
+    cosmology : str
+        Name of an astropy cosmology realisation.
+    """
+    from ..analysis import AnalysisImaging
+    from ..fit.fit_imaging import MaskedImaging
+    from ..fit.oversampling import over_sampling_from_settings
+    from ..fit.positions import PositionsLHPenalty
+    from ..lensing import cosmology_from_name
+
+    masked = MaskedImaging(imaging, mask, over_sampling=over_sampling_from_settings(likelihood))
+    positions_lh = None
+    if positions is not None and positions_threshold and float(positions_threshold) > 0 \
+            and len(positions) >= 2:
+        positions_lh = PositionsLHPenalty(np.asarray(positions, dtype=float),
+                                          float(positions_threshold))
+    return AnalysisImaging(masked, positions_likelihood=positions_lh,
+                           cosmology=cosmology_from_name(cosmology))
+
+
+def analysis_from_result(*, dataset, search=None):
     """The :class:`~lenspipe.analysis.AnalysisImaging` of a stored dataset.
 
     Parameters
     ----------
     dataset : lenspipe.results.result_file.ResultDataset
     search : dict, optional
-        The search JSON; its ``likelihood`` entry holds the over-sampling used.
-    cosmology : astropy cosmology, optional
+        The search JSON: its ``likelihood`` (over-sampling), ``positions_threshold`` and
+        ``cosmology`` entries, as ``lenspipe fit`` records them (defaults where absent:
+        the default over-sampling, no positions penalty, Planck15).
     """
-    from ..analysis import AnalysisImaging
     from ..data import Imaging, Mask
-    from ..fit.fit_imaging import MaskedImaging
-    from ..fit.oversampling import over_sampling_from_settings
 
-    over_sampling = over_sampling_from_settings((search or {}).get("likelihood"))
+    search = search or {}
     imaging = Imaging(dataset.data, dataset.noise_map, dataset.psf, dataset.pixel_scale)
     mask = Mask(np.asarray(dataset.mask, dtype=bool), dataset.pixel_scale)
-    return AnalysisImaging(MaskedImaging(imaging, mask, over_sampling=over_sampling),
-                           cosmology=cosmology)
+    return analysis_from_settings(
+        imaging, mask, dataset.positions, likelihood=search.get("likelihood"),
+        positions_threshold=search.get("positions_threshold") or 0.0,
+        cosmology=search.get("cosmology") or "Planck15")
 
 
 def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, info=None):
