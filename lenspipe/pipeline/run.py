@@ -140,7 +140,8 @@ def run_fit(request: FitRequest):
         initialisation.update(info)
     output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=request.checkpoint,
                         identity=identity, initial_vector=initial_vector,
-                        initial_sigma=initial_sigma)
+                        initial_sigma=initial_sigma, notes={"initialisation": initialisation})
+    initialisation = output.notes.get("initialisation", initialisation)  # kept through resumes
     samples = output.samples(model)
     latent = _latent(analysis, samples, request.seed)
     profiling = analysis.profile_log_likelihood_function(samples.max_log_likelihood_instance)

@@ -53,6 +53,9 @@ class CheckpointState:
     counters : dict
         ``evaluations`` (likelihood), ``posterior_evaluations``, ``discarded``
         (ints) and ``wall_time`` (float, seconds).
+    notes : dict
+        JSON-safe facts from before the first step that a resumed fit must still report
+        (e.g. how the walkers' start was found).
     """
 
     identity: dict
@@ -70,6 +73,7 @@ class CheckpointState:
     tau_previous: np.ndarray
     converged: bool = False
     counters: dict = dataclasses.field(default_factory=dict)
+    notes: dict = dataclasses.field(default_factory=dict)
 
     @property
     def log_posterior_now(self):
@@ -104,6 +108,7 @@ def write_checkpoint(path, state):
         f.attrs["tune"] = bool(state.tune)
         f.attrs["converged"] = bool(state.converged)
         f.attrs["counters"] = json.dumps(state.counters, sort_keys=True)
+        f.attrs["notes"] = json.dumps(state.notes, sort_keys=True)
         for name in _ARRAYS:
             f.create_dataset(name, data=np.asarray(getattr(state, name), dtype=float))
         _write_np_state(f.create_group("np_random"), state.np_random_state)
@@ -148,6 +153,7 @@ def read_checkpoint(path):
                 tune=bool(f.attrs["tune"]),
                 converged=bool(f.attrs["converged"]),
                 counters=json.loads(f.attrs["counters"]),
+                notes=json.loads(f.attrs.get("notes", "{}")),
                 np_random_state=_read_np_state(f["np_random"]),
                 py_random_state=_read_py_state(f["py_random"]),
                 **arrays,

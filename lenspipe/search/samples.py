@@ -248,6 +248,9 @@ class SearchOutput:
         JSON-safe: ``converged``, ``steps``, ``tau`` and ``rhat`` (per parameter),
         ``evaluations``, ``discarded``, ``wall_time``, ``evaluations_per_second``...
     parameter_paths : list of str
+    notes : dict
+        What the caller gave ``fit(notes=...)`` when the search started, kept through
+        checkpoints and resumes.
     """
 
     chain: np.ndarray
@@ -255,6 +258,7 @@ class SearchOutput:
     log_prior: np.ndarray
     diagnostics: dict
     parameter_paths: list
+    notes: dict = dataclasses.field(default_factory=dict)
 
     @property
     def log_posterior(self):

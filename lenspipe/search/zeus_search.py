@@ -59,7 +59,10 @@ class ZeusSearch:
     tau_rtol : float
         Converged needs every ``|tau - tau_previous| / tau < tau_rtol``.
     rhat_max : float
-        Converged needs every split-R-hat ``< rhat_max``.
+        Converged needs every nested split-R-hat ``< rhat_max`` (walkers in
+        :data:`~lenspipe.search.convergence.RHAT_GROUPS` groups, see
+        :func:`~lenspipe.search.convergence.split_rhat`); the walker-by-walker value is
+        recorded too (``rhat_walkers``).
     initial : {"auto", "prior", "ball"}
         Initial walkers: drawn from the priors, or from a Gaussian ball around
         ``fit``'s ``initial_vector``; "auto" uses the ball when a vector is given.
@@ -100,7 +103,7 @@ class ZeusSearch:
         return cls(**{k: v for k, v in d.items() if k != "name"})
 
     def fit(self, model, log_likelihoods, checkpoint_path=None, identity=None,
-            initial_vector=None, initial_sigma=None, log=None, stream=None):
+            initial_vector=None, initial_sigma=None, log=None, stream=None, notes=None):
         """Sample the posterior of ``model`` under ``log_likelihoods``.
 
         Parameters
@@ -124,6 +127,9 @@ class ZeusSearch:
             Default ``logging.getLogger("lenspipe.search")``.
         stream : file-like, optional
             Where a terminal progress bar goes (default ``sys.stderr``).
+        notes : dict, optional
+            JSON-safe facts stored in the checkpoint when the search starts and returned
+            as ``SearchOutput.notes``, also after a resume (which ignores this argument).
 
         Returns
         -------
@@ -153,6 +159,7 @@ class ZeusSearch:
             resumed_from = state.steps if state is not None else 0
             if state is None:
                 state = self._start(model, posterior, identity, initial_vector, initial_sigma)
+                state.notes = dict(notes or {})
             posterior.set_counters(state.counters)
             wall_before = float(state.counters.get("wall_time", 0.0))
             progress = Progress(self.max_steps, stream=stream, logger=log)
@@ -281,6 +288,8 @@ class ZeusSearch:
             "parameter_paths": list(model.paths),
             "tau": [_json_float(t) for t in tau],
             "rhat": [_json_float(r) for r in rhat],
+            "rhat_walkers": [_json_float(r) for r in split_rhat(
+                state.chain[state.steps // 2:], groups=self.nwalkers)],
             "evaluations": int(counters["evaluations"]),
             "posterior_evaluations": int(counters["posterior_evaluations"]),
             "discarded": int(counters["discarded"]),
@@ -293,7 +302,7 @@ class ZeusSearch:
         return SearchOutput(
             chain=state.chain, log_likelihood=state.log_likelihood,
             log_prior=state.log_prior, diagnostics=diagnostics,
-            parameter_paths=list(model.paths),
+            parameter_paths=list(model.paths), notes=dict(state.notes),
         )
 
 

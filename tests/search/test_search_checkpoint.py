@@ -155,3 +155,23 @@ def test_checkpoint_round_trip(tmp_path):
     assert (copy.mu, copy.tune, copy.steps, copy.counters) == (
         state.mu, state.tune, state.steps, state.counters)
     np.testing.assert_array_equal(state.positions, state.chain[-1])
+
+
+def test_notes_given_at_the_start_survive_a_resume(tmp_path, reference):
+    path = tmp_path / "search.h5"
+
+    def interrupting(vectors):
+        if os.path.exists(path):
+            raise _Interrupt
+        return gaussian_log_likelihoods(vectors)
+
+    notes = {"initialisation": {"mode": "optimise", "evaluations": 1234}}
+    with pytest.raises(_Interrupt):
+        ZeusSearch(**SETTINGS).fit(toy_model(), interrupting, checkpoint_path=path,
+                                   identity=IDENTITY, notes=notes)
+    assert read_checkpoint(path).notes == notes
+    out = ZeusSearch(**SETTINGS).fit(toy_model(), gaussian_log_likelihoods,
+                                     checkpoint_path=path, identity=IDENTITY,
+                                     notes={"initialisation": {"mode": "ignored on resume"}})
+    assert out.diagnostics["resumed_from_step"] == 20 and out.notes == notes
+    _assert_same_run(out, reference)

@@ -40,6 +40,32 @@ def test_rhat_is_one_for_converged_chains():
     assert np.all(np.abs(rhat - 1.0) < 0.01)
 
 
+def test_nested_rhat_passes_a_stationary_ensemble_at_50_tau_where_walker_rhat_cannot():
+    """AR(1) walkers with tau = 39 (phi = 0.95), 40 walkers, 50 tau = 1950 steps.
+
+    On the second half (975 steps; halves of m = 487) the walker-by-walker split-R-hat is
+    about 1 + (tau - 1) / (2 m) = 1.039; the nested one, with 10 walkers per group, about
+    1 + tau / (2 m M) = 1.004 (each with a sampling scatter of the same order as its
+    excess over 1).
+    """
+    chain = _ar1(0.95, 1950, 40, 3, seed=8)[975:]
+    walkers = split_rhat(chain, groups=40)
+    nested = split_rhat(chain)
+    assert np.all((walkers > 1.02) & (walkers < 1.07))
+    assert np.all(nested < 1.01)
+
+
+def test_walker_groups_of_one_give_the_classic_split_rhat():
+    """groups = walkers: sqrt(1 + B / W) with B the variance of the 2w half-chain means
+    and W their mean variance, i.e. the classic formula without its (m - 1) / m factor."""
+    chain = np.random.default_rng(9).normal(size=(200, 6, 2))
+    halves = np.concatenate([chain[:100], chain[100:]], axis=1)
+    between = halves.mean(axis=0).var(axis=0, ddof=1)
+    within = halves.var(axis=0, ddof=1).mean(axis=0)
+    np.testing.assert_allclose(split_rhat(chain, groups=6), np.sqrt(1 + between / within),
+                               rtol=1e-12)
+
+
 def test_rhat_flags_walkers_in_disjoint_modes():
     chain = np.random.default_rng(4).normal(size=(500, 10, 2))
     chain[:, :5, 0] += 6.0  # half the walkers sit in another mode of parameter 0
