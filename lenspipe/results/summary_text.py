@@ -146,6 +146,9 @@ def _convergence(result) -> list[str]:
     if rhat_max is not None:
         rhat_text += f" (limit {format_number(float(rhat_max), 4)})"
     lines.append(_line("max split-R-hat", rhat_text))
+    walkers_rhat, _ = _max_finite(_lookup("rhat_walkers", diagnostics))
+    if walkers_rhat is not None:
+        lines.append(_line("  walker by walker", f"{walkers_rhat:.4f} (not a stopping rule)"))
     converged = _lookup("converged", diagnostics)
     lines.append(_line("converged", "n/a" if converged is None else format_number(bool(converged))))
     lines.append(_line("evaluations", format_number(_lookup("evaluations", diagnostics))))
@@ -212,8 +215,8 @@ def summary_text(result) -> str:
     Sections: the header (identifier, unique_tag, stage, completed, seed,
     config hash, lenspipe version, created); the search's convergence
     diagnostics (steps, walkers, start, max tau and ``tau_factor * max tau`` against
-    the steps, max split-R-hat, converged, evaluations, discarded, wall time,
-    evaluations per second); the parameters (maximum-likelihood value, weighted
+    the steps, max nested split-R-hat and the walker-by-walker value, converged,
+    evaluations, discarded, wall time, evaluations per second); the parameters (maximum-likelihood value, weighted
     median, values at 1 and 3 sigma); the latent variables likewise (no
     maximum-likelihood value); the maximum log-likelihood and log evidence.
     Numbers have 5 significant figures, log-likelihoods 3 decimals.

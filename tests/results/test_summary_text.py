@@ -12,6 +12,7 @@ from .synthetic import make_result, write
 SEARCH = {
     "nwalkers": 20, "max_steps": 5000, "tau_factor": 50.0, "rhat_max": 1.01,
     "diagnostics": {"steps": 1000, "tau": [12.25, 15.5, None], "rhat": [1.002, 1.0041],
+                    "rhat_walkers": [1.031, 1.0452],
                     "converged": False, "evaluations": 20000, "discarded": 3,
                     "wall_time": 12.34, "evaluations_per_second": 1620.7},
 }
@@ -46,6 +47,7 @@ def test_summary_text_of_a_written_result(tmp_path):
     assert _value(text, "max tau") == "15.5 (1 non-finite)"
     assert _value(text, "tau_factor * max tau") == "50 x 15.5 = 775 < 1000 steps (long enough)"
     assert _value(text, "max split-R-hat") == "1.0041 (limit 1.01)"
+    assert _value(text, "walker by walker") == "1.0452 (not a stopping rule)"
     assert _value(text, "converged") == "no"
     assert _value(text, "evaluations") == "20000"
     assert _value(text, "discarded") == "3"
