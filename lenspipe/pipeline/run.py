@@ -123,7 +123,7 @@ def run_fit(request: FitRequest):
     dataset = ResultDataset(imaging.data, imaging.noise_map, imaging.psf, mask.array, positions,
                             imaging.pixel_scale)
     identity = {"dataset": dataset.content_hash(), "model": _hash(model.to_dict()),
-                "search": _hash(search.to_dict())}
+                "search": _hash(search.identity_dict())}  # max_steps left out: a budget
     _LOG.info("%s / %s: %d free parameters, %d walkers, %d fitted pixels", request.unique_tag,
               request.stage, model.prior_count, search.nwalkers, analysis.dataset.pixels)
 

@@ -93,6 +93,16 @@ class ZeusSearch:
         if problems:
             raise SearchError("invalid ZeusSearch settings: " + "; ".join(problems))
 
+    def identity_dict(self):
+        """The settings a checkpoint must share with the search that resumes it.
+
+        Everything but ``max_steps``: the budget decides only where a run stops, so a fit
+        that ended at its budget (converged or not) is extended by raising ``max_steps``
+        and running it again; the chain then equals one run with the larger budget from
+        the start (the segments between checkpoints are the same).
+        """
+        return {k: v for k, v in self.to_dict().items() if k != "max_steps"}
+
     def to_dict(self):
         """JSON-safe settings (with ``"name": "ZeusSearch"``)."""
         return {"name": type(self).__name__, **dataclasses.asdict(self)}

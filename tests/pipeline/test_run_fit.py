@@ -29,7 +29,7 @@ MODEL = {"galaxies": {
 
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
+def folder(tmp_path_factory):
     """A short fit of a dataset with two image positions, a 0.01" threshold, and WMAP9."""
     folder = tmp_path_factory.mktemp("run_fit")
     simulate_dataset(SPEC, seed=3, out=folder / "simulated.fits")
@@ -42,6 +42,11 @@ def fitted(tmp_path_factory):
                          seed=2, threads=1, initialise="prior", cosmology="WMAP9",
                          search={"nwalkers": 8, "max_steps": 10, "checkpoint_every": 10})
     run_fit(request)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fitted(folder):
     return read_result(folder / "result.h5")
 
 
@@ -67,3 +72,25 @@ def test_a_rebuilt_analysis_gives_the_samplers_log_likelihood(fitted):
                                  search={**fitted.search, "positions_threshold": 0.0})
     worst = model.instance_from_vector(fitted.parameters[rows[0]])
     assert plain.log_likelihood_function(worst) > fitted.log_likelihood[rows[0]] + 1e3
+
+
+def test_a_fit_that_ran_out_of_steps_is_extended_by_raising_max_steps(folder, tmp_path):
+    """max_steps is a budget, not part of the checkpoint's identity: rerunning with a
+    larger one resumes, and the chain equals one run with the larger budget."""
+    dataset = tmp_path / "dataset.fits"
+    dataset.write_bytes((folder / "dataset.fits").read_bytes())
+    common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny",
+                  seed=2, threads=1, initialise="prior")
+    search = {"nwalkers": 8, "checkpoint_every": 10}
+    short = FitRequest(out=str(tmp_path / "short.h5"), checkpoint=str(tmp_path / "ck.h5"),
+                       search={**search, "max_steps": 10}, **common)
+    run_fit(short)
+    extended = run_fit(FitRequest(out=str(tmp_path / "short.h5"),
+                                  checkpoint=str(tmp_path / "ck.h5"),
+                                  search={**search, "max_steps": 20}, **common))
+    whole = run_fit(FitRequest(out=str(tmp_path / "whole.h5"), search={**search, "max_steps": 20},
+                               **common))
+    assert extended.search["diagnostics"]["resumed_from_step"] == 10
+    assert extended.search["diagnostics"]["steps"] == whole.search["diagnostics"]["steps"] == 20
+    np.testing.assert_array_equal(extended.parameters, whole.parameters)
+    np.testing.assert_array_equal(extended.log_likelihood, whole.log_likelihood)
