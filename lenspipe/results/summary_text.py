@@ -93,18 +93,23 @@ def _duration(seconds) -> str:
 
 
 def _start(initialisation) -> str:
-    """Where the walkers started: the mode, and the optimiser's cost and best value."""
+    """Where the walkers started: the mode, the optimiser's cost and best value, and
+    each start's best value when there were several."""
     if not isinstance(initialisation, dict) or not initialisation.get("mode"):
         return ""
     text = str(initialisation["mode"])
     if initialisation.get("evaluations") is not None:
-        steps = initialisation.get("steps") or []
-        rounded = " (round lens first)" if len(steps) > 1 else ""
-        text += (f"{rounded}: {format_number(initialisation['evaluations'])} evaluations"
+        starts = initialisation.get("starts") or []
+        text += (f" ({len(starts)} starts)" if len(starts) > 1 else "")
+        text += (f": {format_number(initialisation['evaluations'])} evaluations"
                  f", {_duration(initialisation.get('wall_time_s'))}")
         best = initialisation.get("best_log_posterior")
         if best is not None:
             text += f", best log posterior {float(best):.3f}"
+        if len(starts) > 1:
+            values = [start.get("best_log_posterior") for start in starts]
+            text += " (each: " + ", ".join("n/a" if v is None else f"{float(v):.1f}"
+                                           for v in values) + ")"
     elif initialisation.get("matched_paths"):
         text += f": {len(initialisation['matched_paths'])} parameters from earlier results"
     return text

@@ -111,11 +111,14 @@ def test_format_number():
 
 def test_start_line_names_the_optimiser_and_its_cost():
     optimised = {**SEARCH, "initialisation": {
-        "mode": "optimise", "evaluations": 89350, "wall_time_s": 196.4,
-        "best_log_posterior": 15240.9654, "steps": [{"held_at_zero": ["a"]}, {"held_at_zero": []}]}}
+        "mode": "optimise", "evaluations": 268050, "wall_time_s": 571.4,
+        "best_log_posterior": 15240.9654,
+        "starts": [{"best_log_posterior": 15240.9654}, {"best_log_posterior": -35471.69},
+                   {"best_log_posterior": 15240.91}]}}
     text = summary_text(make_result(search=optimised))
-    assert _value(text, "start") == ("optimise (round lens first): 89350 evaluations, 196 s "
-                                     "(3.3 min), best log posterior 15240.965")
+    assert _value(text, "start") == ("optimise (3 starts): 268050 evaluations, 571 s (9.5 min), "
+                                     "best log posterior 15240.965 (each: 15241.0, -35471.7, "
+                                     "15240.9)")
     previous = {**SEARCH, "initialisation": {"mode": "previous", "matched_paths": ["a", "b"]}}
     assert _value(summary_text(make_result(search=previous)), "start") == \
         "previous: 2 parameters from earlier results"
