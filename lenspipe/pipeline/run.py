@@ -146,7 +146,8 @@ def run_fit(request: FitRequest):
     latent = _latent(analysis, samples, request.seed)
     profiling = analysis.profile_log_likelihood_function(samples.max_log_likelihood_instance)
     profiling["wall_time_s"] = time.perf_counter() - started
-    search_json = {**search.to_dict(), "name": request.stage, "initialisation": initialisation,
+    search_json = {**search.to_dict(), "name": request.stage, "initialise": request.initialise,
+                   "initialisation": initialisation,
                    "likelihood": dict(request.likelihood),
                    "positions_threshold": positions_threshold, "cosmology": request.cosmology,
                    "diagnostics": output.diagnostics, "discarded": analysis.discarded.to_dict()}

@@ -4,8 +4,10 @@ A fit's identifier is the SHA-256 (first 32 hex digits) of a canonical JSON
 document holding:
 
 1. the model, as ``Model.to_dict()`` gives it (classes and priors);
-2. the search settings: the search JSON with its ``"diagnostics"`` key removed
-   (diagnostics describe a run, not the question asked), plus the stage ``name``;
+2. the search settings: the search JSON without the records of how a run went
+   (:data:`RUN_RECORDS`: ``diagnostics``, ``discarded``, and ``initialisation``, whose
+   evaluations and wall times describe a run, not the question asked; how the walkers
+   start is asked by the ``initialise`` setting), plus the stage ``name``;
 3. the ``unique_tag``;
 4. the hash of the dataset's content (:func:`dataset_hash`).
 
@@ -23,7 +25,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["canonical_json", "json_safe", "dataset_hash", "fit_identifier", "IDENTIFIER_LENGTH"]
+__all__ = ["canonical_json", "json_safe", "dataset_hash", "fit_identifier", "IDENTIFIER_LENGTH",
+           "RUN_RECORDS"]
+
+#: Keys of a search JSON that record how a run went, left out of the identifier.
+RUN_RECORDS = ("diagnostics", "discarded", "initialisation")
 
 #: Hex digits kept from the SHA-256 digest of an identifier.
 IDENTIFIER_LENGTH = 32
@@ -92,8 +98,8 @@ def dataset_hash(data, noise_map, psf, mask, positions, pixel_scale) -> str:
 
 
 def search_settings(search: Mapping) -> dict:
-    """The part of a search's JSON that identifies a fit: all but ``diagnostics``."""
-    return {key: value for key, value in dict(search).items() if key != "diagnostics"}
+    """The part of a search's JSON that identifies a fit: all but :data:`RUN_RECORDS`."""
+    return {key: value for key, value in dict(search).items() if key not in RUN_RECORDS}
 
 
 def fit_identifier(model: Mapping, search: Mapping, unique_tag: str, data_hash: str,
@@ -105,7 +111,7 @@ def fit_identifier(model: Mapping, search: Mapping, unique_tag: str, data_hash: 
     model : mapping
         ``Model.to_dict()`` of the fitted model (classes and priors).
     search : mapping
-        The search JSON; its ``"diagnostics"`` key is ignored.
+        The search JSON; its :data:`RUN_RECORDS` keys are ignored.
     unique_tag : str
         The dataset's tag (e.g. the lens name).
     data_hash : str

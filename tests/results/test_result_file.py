@@ -102,6 +102,14 @@ def test_identifier_hashes_model_search_tag_and_dataset():
     # diagnostics describe the run, not the fit
     same = make_result(search={"nwalkers": 20, "max_steps": 100, "diagnostics": {"steps": 7}})
     assert same.identifier == base.identifier
+    # so do the start's record and the discarded counts (wall times differ between runs)
+    record = {"mode": "optimise", "evaluations": 10, "wall_time_s": 1.234}
+    same = make_result(search={"nwalkers": 20, "max_steps": 100, "initialisation": record,
+                               "discarded": {"non-finite": 2}})
+    assert same.identifier == base.identifier
+    # but how the walkers start is part of the question
+    asked = make_result(search={"nwalkers": 20, "max_steps": 100, "initialise": "optimise"})
+    assert asked.identifier != base.identifier
 
 
 def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
