@@ -70,7 +70,7 @@ def initial_from_previous(model, samples_list) -> tuple[np.ndarray, np.ndarray, 
     return centre, sigma, matched
 
 
-def _evolve(objective, dimensions, init, seed, generations, popsize, tolerance,
+def _evolve(objective, dimensions, seed, generations, popsize, tolerance,
             max_evaluations, min_generations, count):
     """One differential-evolution run over the unit cube; returns (result, population, energies)."""
     state = {"generations": 0, "population": None, "energies": None}
@@ -87,7 +87,7 @@ def _evolve(objective, dimensions, init, seed, generations, popsize, tolerance,
     result = differential_evolution(
         objective, bounds=[(0.0, 1.0)] * dimensions, vectorized=True, updating="deferred",
         popsize=popsize, maxiter=generations, tol=0.0, atol=0.0, polish=False,
-        callback=should_stop, init=init, rng=np.random.default_rng(seed),
+        callback=should_stop, init="latinhypercube", rng=np.random.default_rng(seed),
     )
     return result, state["population"], state["energies"]
 
@@ -155,11 +155,10 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
     runs, best = [], None
     for start in range(int(starts)):
         before, clock = count["evaluations"], time.perf_counter()
-        budget = dict(max_evaluations=before + max_evaluations)
         result, members, energies = _evolve(
-            objective, n, "latinhypercube", [seed, start], generations=generations,
+            objective, n, [seed, start], generations=generations,
             popsize=popsize, tolerance=tolerance, min_generations=min_generations,
-            count=count, **budget)
+            count=count, max_evaluations=before + max_evaluations)
         runs.append({"evaluations": count["evaluations"] - before,
                      "generations": int(result.nit), "best_log_posterior": float(-result.fun),
                      "wall_time_s": time.perf_counter() - clock})
