@@ -19,16 +19,13 @@ import dataclasses
 import json
 import os
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
 from .fit.fit_imaging import FitImaging
-from .fit.model_image import (binned_light_from, chi_squared_from, is_linear, light_terms_from, linear_bases_from,
-                              linear_light_terms_from, model_data_from, planes_from, traced_grids_from)
-from .fit.linear import solve_amplitudes
 from .fit.likelihood import DISCARD_ERRORS
+from .fit.model_image import StepTimer, binned_light_from, is_linear
 from .fit.preloads import Preloads
 from .lensing import Tracer
 from .lensing.cosmology import default_cosmology
@@ -123,17 +120,18 @@ class AnalysisImaging:
         """The Tracer of the instance's galaxies (``instance.galaxies``)."""
         return Tracer(list(instance.galaxies), cosmology=self.cosmology)
 
-    def fit_from(self, instance) -> FitImaging:
+    def fit_from(self, instance, tracer=None, timer=None) -> FitImaging:
         """The :class:`FitImaging` of an instance (batched instances give batched fits).
 
         Its ``linear_intensities`` are keyed by the galaxies' names in the instance
-        (``galaxies.lens.bulge.intensity``).
+        (``galaxies.lens.bulge.intensity``). ``tracer`` (the instance's, if already made)
+        and ``timer`` (the likelihood chain's timing hook) are optional.
         """
         galaxies = instance.galaxies
         names = galaxies.keys() if callable(getattr(galaxies, "keys", None)) else None
-        return FitImaging(self.dataset, self.tracer_via_instance_from(instance),
-                          dataset_model=getattr(instance, "dataset_model", None), preloads=self.preloads,
-                          galaxy_names=names)
+        tracer = tracer if tracer is not None else self.tracer_via_instance_from(instance)
+        return FitImaging(self.dataset, tracer, dataset_model=getattr(instance, "dataset_model", None),
+                          preloads=self.preloads, galaxy_names=names, timer=timer)
 
     def preload(self, model):
         """Evaluate the components the model keeps fixed, once (see :mod:`lenspipe.fit.preloads`).
@@ -155,22 +153,24 @@ class AnalysisImaging:
         return self.preloads
 
     # ------------------------------------------------------- log likelihood
-    def log_likelihood_array_from(self, instance) -> np.ndarray:
+    def log_likelihood_array_from(self, instance, timer=None) -> np.ndarray:
         """Log likelihoods of a (possibly batched) instance, shape (K,) or (); ``-inf`` where not finite.
 
-        Exceptions propagate (the caller decides which sample failed).
+        The one likelihood chain: the instance's tracer, the positions penalty, then
+        :class:`FitImaging`'s log likelihood (trace, light, bin, convolve, linear solve,
+        chi-squared) minus the penalty. ``timer`` (a :class:`~lenspipe.fit.model_image.StepTimer`)
+        marks each step. Exceptions propagate (the caller decides which sample failed).
         """
         with np.errstate(all="ignore"):
             tracer = self.tracer_via_instance_from(instance)
             positions = self.positions_likelihood
             penalty = 0.0 if positions is None else positions.log_likelihood_penalty_from(tracer)
+            if timer is not None:
+                timer.mark("tracer_positions")
             if np.ndim(penalty) == 0 and np.isinf(penalty):  # one model, discarded before the fit
                 self.discarded.add("positions", "traced positions further apart than the threshold")
                 return np.asarray(-np.inf)
-            model = model_data_from(self.dataset, tracer, self.preloads, getattr(instance, "dataset_model", None))
-            residuals = self.dataset.data - model
-            chi_squared = chi_squared_from(residuals, self.dataset.inverse_variance)
-            log_likelihood = -0.5 * (chi_squared + self.dataset.noise_normalization) - penalty
+            log_likelihood = self.fit_from(instance, tracer, timer).log_likelihood - penalty
         log_likelihood = np.asarray(log_likelihood, dtype=np.float64)
         bad = ~np.isfinite(log_likelihood)
         if bad.any():
@@ -216,8 +216,8 @@ class AnalysisImaging:
             tracer = fit.tracer_with_intensities
         latent = {"effective_einstein_radius": float(tracer.einstein_radius_from())}
         latent["einstein_radius_intermediate"] = _intermediate_einstein_radius(tracer)
-        planes, betas = planes_from(tracer)
-        traced = traced_grids_from(self.dataset.grid, planes, betas)
+        planes, betas = tracer.planes, tracer.betas
+        traced = tracer.traced_grids_from(self.dataset.grid)
         lens_terms = [(0, p) for g in planes[0] for p in g.light_profiles.values()]
         source_terms = [(i, p) for i in range(1, len(planes)) for g in planes[i] for p in g.light_profiles.values()]
         latent["lens_flux"] = self._flux(lens_terms, traced, planes, betas)
@@ -237,19 +237,25 @@ class AnalysisImaging:
     def profile_log_likelihood_function(self, instance, path=None, repeats=None) -> dict:
         """Time each step of one likelihood call; write a JSON report to ``path`` if given.
 
+        The calls are :meth:`log_likelihood_array_from` itself (the chain every search
+        evaluates, positions penalty included) with a :class:`~lenspipe.fit.model_image.StepTimer`.
+
         Returns
         -------
         dict
             ``{"steps_ms": {step: median ms}, "total_ms": median ms of a whole call,
             "log_likelihood": value, "info": {pixels, sub-pixels, PSF shape, threads, ...}}``.
+            The steps add up to the whole call (the timer's marks are contiguous).
         """
         repeats = int(repeats or self.settings.profiling_repeats)
         steps = collections.defaultdict(list)
         totals = []
         for _ in range(repeats):
-            start = time.perf_counter()
-            value = self._timed_call(instance, steps)
-            totals.append(time.perf_counter() - start)
+            timer = StepTimer()
+            value = self.log_likelihood_array_from(instance, timer)
+            totals.append(timer.total)
+            for name, seconds in timer.steps.items():
+                steps[name].append(seconds)
         report = {
             "steps_ms": {name: 1e3 * float(np.median(times)) for name, times in steps.items()},
             "total_ms": 1e3 * float(np.median(totals)),
@@ -262,46 +268,6 @@ class AnalysisImaging:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(report, indent=2))
         return report
-
-    def _timed_call(self, instance, steps):
-        clock = time.perf_counter
-        dataset = self.dataset
-        with np.errstate(all="ignore"):
-            t0 = clock()
-            tracer = self.tracer_via_instance_from(instance)
-            planes, betas = planes_from(tracer)
-            terms, fixed = light_terms_from(planes, self.preloads)
-            linear = linear_light_terms_from(planes, self.preloads)
-            t1 = clock()
-            traced = traced_grids_from(dataset.grid, planes, betas, self.preloads)
-            t2 = clock()
-            binned = binned_light_from(dataset, terms, traced, planes, betas) if terms or not linear else None
-            t3 = clock()
-            model = dataset.convolver.convolve(*binned) if binned is not None else np.zeros(dataset.pixels)
-            if fixed is not None:
-                model = model + fixed
-            dataset_model = getattr(instance, "dataset_model", None)
-            if dataset_model is not None:
-                model = model + dataset_model.background_sky_level
-            t4 = clock()
-            if linear:  # bases (binning, refinement and convolution), then the amplitudes
-                bases = linear_bases_from(dataset, linear, traced, planes, betas)
-                t5 = clock()
-                model = solve_amplitudes(model, bases, dataset.data, dataset.inverse_variance)[1]
-            else:
-                t5 = clock()
-            t6 = clock()
-            residuals = dataset.data - model
-            value = -0.5 * (chi_squared_from(residuals, dataset.inverse_variance) + dataset.noise_normalization)
-            t7 = clock()
-        timings = {"tracer": (t0, t1), "ray_tracing": (t1, t2), "light_binning_refinement": (t2, t3),
-                   "convolution": (t3, t4), "chi_squared": (t6, t7)}
-        if linear:
-            timings["linear_bases"] = (t4, t5)
-            timings["linear_solve"] = (t5, t6)
-        for name, (a, b) in timings.items():
-            steps[name].append(b - a)
-        return value
 
     def info(self) -> dict:
         """Dataset sizes, threads and preloads, for reports."""

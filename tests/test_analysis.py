@@ -129,7 +129,26 @@ def test_profile_report_and_pickling(dataset, tmp_path):
     info = stored["info"]
     assert info["pixels"] == dataset.pixels and info["sub_pixels"] > dataset.pixels
     assert info["psf_shape"] == [9, 9] and "threads" in info
-    assert report["total_ms"] > 0
+    # One call: the timer's marks are contiguous, so the steps add up to the whole call.
+    single = analysis.profile_log_likelihood_function(instance, repeats=1)
+    assert set(single["steps_ms"]) == {"tracer_positions", "ray_tracing", "light_binning_refinement",
+                                       "convolution", "chi_squared"}
+    assert sum(single["steps_ms"].values()) == pytest.approx(single["total_ms"], rel=1e-9)
     clone = pickle.loads(pickle.dumps(analysis))
     assert clone.log_likelihood_function(instance) == pytest.approx(analysis.log_likelihood_function(instance),
                                                                     rel=1e-12)
+
+
+def test_profiling_runs_the_searchs_chain_with_the_positions_penalty(dataset):
+    """The profiled call is the one the search evaluates: with an active positions penalty the
+    profiled log likelihood equals log_likelihood_function's, which is the fit's minus the penalty."""
+    model = _model()
+    instance = model.instance_from_vector(_truth_vector(model))
+    positions = PositionsLHPenalty(np.array([[1.2, 0.0], [-1.2, 0.1]]), threshold=0.01)
+    analysis = AnalysisImaging(dataset, positions_likelihood=positions)
+    penalty = float(positions.log_likelihood_penalty_from(analysis.tracer_via_instance_from(instance)))
+    assert penalty > 1e3
+    value = analysis.log_likelihood_function(instance)
+    assert value == pytest.approx(analysis.fit_from(instance).log_likelihood - penalty, rel=1e-12)
+    report = analysis.profile_log_likelihood_function(instance, repeats=2)
+    assert report["log_likelihood"] == pytest.approx(value, rel=1e-12)

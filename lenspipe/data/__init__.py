@@ -1,12 +1,13 @@
-"""Imaging data, masks, grids and over-sampling, FITS input/output, simulation, preparation.
+"""Imaging data, masks, pixel grids, FITS input/output, simulation, preparation.
 
 Arrays are ``[row, column]`` with row 0 at the top (largest y); pixel ``(i, j)`` of an
 ``N_y x N_x`` image with pixel scale ``s`` (arcsec per pixel) has its centre at
 ``y = (N_y/2 - 0.5 - i) s``, ``x = (j - N_x/2 + 0.5) s``. Masks: True = masked out.
+Over-sampling (uniform, map or adaptive) is :mod:`lenspipe.fit.oversampling`.
 """
 
 from .fits_io import read_dataset, read_image, write_dataset, write_image
-from .grid import OverSampler, grid_2d_from, pixel_centres_from, sub_size_map_from_radial_bins
+from .grid import grid_2d_from, pixel_centres_from
 from .imaging import IGNORE_ABOVE, IGNORED_NOISE, Imaging, noise_map_from_weight
 from .mask import Mask
 from .prepare import cutout_slices, prepare_imaging, preview_png, sky_level_from
@@ -18,10 +19,8 @@ __all__ = [
     "IGNORE_ABOVE",
     "noise_map_from_weight",
     "Mask",
-    "OverSampler",
     "grid_2d_from",
     "pixel_centres_from",
-    "sub_size_map_from_radial_bins",
     "read_image",
     "write_image",
     "read_dataset",

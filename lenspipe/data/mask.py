@@ -206,8 +206,9 @@ class Mask:
         Returns
         -------
         Mask
-            False (not masked out) exactly at the blurring pixels, so
-            ``OverSampler(blurring_mask, 1)`` gives their grid. It is empty for a 1x1 kernel.
+            False (not masked out) exactly at the blurring pixels, so its ``masked_grid``
+            holds their centres (the blurring centres of a
+            :class:`lenspipe.fit.oversampling.PixelSampler`). It is empty for a 1x1 kernel.
 
         Raises
         ------

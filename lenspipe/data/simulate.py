@@ -5,7 +5,8 @@ The simulation, step by step:
 1. Pad the image by the PSF half-width on every side, so the convolution sees the
    light just outside the image and has no edge effects.
 2. Evaluate ``tracer.image_from`` on an over-sampled grid of the padded image and
-   bin it to pixels (pixel = mean over ``sub_size x sub_size`` sub-pixels).
+   bin it to pixels (pixel = mean over ``sub_size x sub_size`` midpoint sub-pixels), with
+   the fit's own rule, ``OverSampling.uniform(sub_size)`` of :mod:`lenspipe.fit.oversampling`.
 3. Convolve with the PSF (``scipy.signal.fftconvolve``, mode "valid": this is not the
    hot path) and keep the original shape: this is the noiseless model image.
 4. ``counts = (model + background_sky) * exposure_time``; draw Poisson counts with
@@ -26,9 +27,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from ..errors import DatasetError
-from .grid import OverSampler
+from .grid import grid_2d_from
 from .imaging import Imaging, validate_pixel_scale, validate_psf
-from .mask import Mask
 
 __all__ = ["simulate_imaging", "save_simulation", "plain_json"]
 
@@ -65,7 +65,8 @@ def simulate_imaging(
     seed : int
         Seed of ``numpy.random.default_rng``: the same seed gives the same numbers.
     sub_size : int
-        Over-sampling of each pixel (``sub_size x sub_size`` sub-pixels).
+        Over-sampling of each pixel: ``sub_size x sub_size`` midpoint sub-pixels, the
+        rule of ``OverSampling.uniform(sub_size)`` in :mod:`lenspipe.fit.oversampling`.
     add_noise : bool
         If False the data equal the noiseless model image (the noise map is unchanged).
 
@@ -81,7 +82,12 @@ def simulate_imaging(
     DatasetError
         A non-positive exposure time, a model image that is not finite, or negative
         expected counts.
+    MaskError
+        A ``sub_size`` that is not an integer >= 1.
     """
+    # fit/ sits above data/ in the layering: the one over-sampling module is imported here.
+    from ..fit.oversampling import OverSampling, PixelSampler
+
     pixel_scale = validate_pixel_scale(pixel_scale)
     kernel = validate_psf(psf)
     if not np.isfinite(exposure_time) or exposure_time <= 0:
@@ -89,16 +95,17 @@ def simulate_imaging(
     n_y, n_x = (int(n) for n in shape)
     h_y, h_x = kernel.shape[0] // 2, kernel.shape[1] // 2
     padded_shape = (n_y + 2 * h_y, n_x + 2 * h_x)
-    sampler = OverSampler(Mask.all_unmasked(padded_shape, pixel_scale), sub_size)
-    sub_image = np.asarray(tracer.image_from(sampler.sub_grid), dtype=np.float64)
-    if sub_image.shape != (sampler.n_sub_pixels,):
+    sampler = PixelSampler(grid_2d_from(padded_shape, pixel_scale), np.zeros((0, 2)), pixel_scale,
+                           OverSampling.uniform(sub_size))  # every padded pixel; no blurring region
+    sub_image = np.asarray(tracer.image_from(sampler.grid), dtype=np.float64)
+    if sub_image.shape != (sampler.n_points,):
         raise DatasetError(
             f"tracer.image_from returned shape {sub_image.shape}; one value per grid point "
-            f"({sampler.n_sub_pixels},) is needed (simulate one model at a time)."
+            f"({sampler.n_points},) is needed (simulate one model at a time)."
         )
     if not np.all(np.isfinite(sub_image)):
         raise DatasetError("the tracer's image holds NaN or inf; check the model's parameters.")
-    padded = sampler.binned(sub_image).reshape(padded_shape)
+    padded = sampler.binned(sub_image)[0].reshape(padded_shape)
     model_image = fftconvolve(padded, kernel, mode="valid")
 
     counts = (model_image + background_sky) * exposure_time

@@ -10,7 +10,7 @@ from .convolution import Convolver, blurring_pixels_from
 from .fit_imaging import DatasetModel, FitImaging, MaskedImaging
 from .likelihood import DISCARD_ERRORS, LikelihoodEvaluator, threads_from_environment
 from .model_image import model_data_from
-from .oversampling import OverSampling, PixelSampler
+from .oversampling import OverSampling, PixelSampler, sub_size_map_from_radial_bins
 from .positions import PositionsLHPenalty, PositionsLHResample
 from .preloads import Preloads
 
@@ -23,6 +23,7 @@ __all__ = [
     "model_data_from",
     "OverSampling",
     "PixelSampler",
+    "sub_size_map_from_radial_bins",
     "PositionsLHPenalty",
     "PositionsLHResample",
     "Preloads",

@@ -30,7 +30,7 @@ from ..errors import MaskError
 from . import oversampling
 from .convolution import Convolver
 from .model_image import (LinearTerm, ModelFit, binned_light_from, chi_squared_from, is_linear, model_data_from,
-                          model_fit_from, planes_from, traced_grids_from)
+                          model_fit_from)
 
 __all__ = ["MaskedImaging", "DatasetModel", "FitImaging", "ModelFit", "LinearTerm", "model_data_from", "model_fit_from"]
 
@@ -167,6 +167,9 @@ class FitImaging:
     galaxy_names : sequence of str, optional
         Names of ``tracer.galaxies`` (e.g. ``instance.galaxies.keys()``), for the keys of
         :attr:`linear_intensities`; default their indices.
+    timer : StepTimer, optional
+        The likelihood chain's timing hook (:func:`~lenspipe.fit.model_image.model_fit_from`);
+        :attr:`chi_squared` marks ``chi_squared``.
 
     Vectors (``model_data``, ``residuals``) are (..., N) over the fitted pixels;
     ``*_image`` and ``*_map`` properties are (..., N_y, N_x) images, zero outside the mask.
@@ -176,8 +179,9 @@ class FitImaging:
     (fluxes, source-plane images).
     """
 
-    def __init__(self, dataset, tracer, dataset_model=None, preloads=None, galaxy_names=None):
+    def __init__(self, dataset, tracer, dataset_model=None, preloads=None, galaxy_names=None, timer=None):
         self.dataset = dataset
+        self.timer = timer
         self.tracer = tracer
         self.dataset_model = dataset_model
         self.preloads = preloads
@@ -186,7 +190,7 @@ class FitImaging:
     @functools.cached_property
     def model_fit(self) -> ModelFit:
         """The model with the linear light profiles' terms, amplitudes and bases (:class:`ModelFit`)."""
-        return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model)
+        return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model, self.timer)
 
     @functools.cached_property
     def model_data(self) -> np.ndarray:
@@ -257,8 +261,9 @@ class FitImaging:
     @functools.cached_property
     def chi_squared(self):
         """``sum(((d - m) / sigma)^2)`` over the fitted pixels; float, or (K,) for a batch."""
-        r = self.residuals
-        value = chi_squared_from(r, self.dataset.inverse_variance)
+        value = chi_squared_from(self.residuals, self.dataset.inverse_variance)
+        if self.timer is not None:
+            self.timer.mark("chi_squared")
         return float(value) if np.ndim(value) == 0 else value
 
     @property
@@ -305,7 +310,7 @@ class FitImaging:
         A linear light profile contributes its solved intensity times its blurred basis, exactly
         as in the model.
         """
-        planes, betas = planes_from(self.tracer)
+        planes, betas = self.tracer.planes, self.tracer.betas
         fit = self.model_fit
         linear = {id(term.galaxy): [] for term in fit.linear}
         for l, term in enumerate(fit.linear):
@@ -317,7 +322,7 @@ class FitImaging:
             image = None
             if terms:
                 if traced is None:
-                    traced = traced_grids_from(self.dataset.grid, planes, betas)
+                    traced = self.tracer.traced_grids_from(self.dataset.grid)
                 binned, blurring = binned_light_from(self.dataset, terms, traced, planes, betas)
                 image = self.dataset.convolver.convolve(binned, blurring)
             for contribution in linear.get(id(galaxy), ()):

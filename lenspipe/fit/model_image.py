@@ -1,11 +1,14 @@
 """The model data of an imaging fit: tracing, light evaluation, binning, convolution.
 
 These functions compute what :class:`~lenspipe.fit.fit_imaging.FitImaging` fits to
-a :class:`~lenspipe.fit.fit_imaging.MaskedImaging`. :func:`model_data_from` is the
-hot path (ARCHITECTURE.md, "The hot path"). A call, in steps:
+a :class:`~lenspipe.fit.fit_imaging.MaskedImaging`. :func:`model_fit_from` is the
+hot path (ARCHITECTURE.md, "The hot path"), written once: ``FitImaging`` runs it, and
+through it ``AnalysisImaging``, the chunked evaluator and
+``profile_log_likelihood_function`` (which passes a :class:`StepTimer`, the optional
+timing hook that marks the end of each step). A call, in steps:
 
-1. trace the concatenated grid through the planes (fixed mass profiles take
-   their deflections from the preloads) and evaluate every light profile on its
+1. trace the concatenated grid through the planes (``Tracer.traced_grids_from``: fixed
+   mass profiles take their deflections from the preloads) and evaluate every light profile on its
    plane's grid, summing them into one sub-pixel image (fixed light profiles on a
    fixed plane take their blurred image from the preloads instead);
 2. bin the fitted pixels' sub-pixels to pixel means, and the blurring region's;
@@ -20,73 +23,50 @@ data given the rest of the model (steps 1-4) are solved for by
 :func:`lenspipe.fit.linear.solve_amplitudes`; the model is the rest plus the amplitudes
 times the bases. A model with no linear profile takes exactly the path above.
 
-:func:`chi_squared_from` reduces the residuals; :func:`planes_from`,
-:func:`traced_grids_from`, :func:`light_terms_from` and :func:`binned_light_from`
-are the steps themselves, shared with the preloads and the analysis.
+:func:`chi_squared_from` reduces the residuals; :func:`light_terms_from` and
+:func:`binned_light_from` are steps shared with the preloads and the analysis.
 """
 
 from __future__ import annotations
 
+import time
 import typing
 
 import numpy as np
 
 from . import oversampling
+from ..lensing.tracer import trace_grids
 from .linear import solve_amplitudes
 
-__all__ = ["ModelFit", "LinearTerm", "model_data_from", "model_fit_from", "planes_from", "traced_grids_from",
+__all__ = ["ModelFit", "LinearTerm", "StepTimer", "model_data_from", "model_fit_from",
            "light_terms_from", "linear_light_terms_from", "binned_light_from", "linear_basis_from",
            "linear_bases_from", "chi_squared_from", "is_linear"]
 
 
-def planes_from(tracer):
-    """(galaxies of each plane, ``{(i, j): beta_ij}``) of a Tracer, exactly as it traces."""
-    betas = getattr(tracer, "_betas", None)
-    if betas is None:
-        from ..lensing.cosmology import scaling_factors
-        betas = scaling_factors(tracer.cosmology, tracer.plane_redshifts) if len(tracer.planes) > 2 else {(0, 1): 1.0}
-    return tracer.planes, betas
+class StepTimer:
+    """The optional timing hook of the likelihood chain: seconds spent in each named step.
 
-
-def traced_grids_from(grid, planes, betas, preloads=None):
-    """One grid per plane (the first is ``grid``), as ``Tracer.traced_grids_from``.
-
-    With ``preloads`` (only for the dataset's own grid), fixed mass profiles take their
-    deflections, and planes behind only fixed mass their traced grids, from it. Sums are
-    done in place only on arrays this function made (never on a profile's or the preloads').
+    The chain calls :meth:`mark` at the end of each step; the time since the previous mark
+    is added to that step. ``steps`` maps step name -> seconds (summed over calls).
     """
-    traced, deflections = [grid], []
-    for j in range(1, len(planes)):
-        plane_deflections, owned = None, False
-        for galaxy in planes[j - 1]:
-            for name, profile in galaxy.mass_profiles.items():
-                d = None if preloads is None else preloads.deflections(j - 1, name, profile)
-                if d is None:
-                    d = profile.deflections_yx_from(traced[j - 1])
-                if plane_deflections is None:
-                    plane_deflections = d  # not owned: a profile or the preloads may hold it
-                elif owned and plane_deflections.shape == np.broadcast_shapes(plane_deflections.shape, d.shape):
-                    plane_deflections += d
-                else:
-                    plane_deflections, owned = plane_deflections + d, True
-        deflections.append(plane_deflections)
-        preloaded = None if preloads is None else preloads.traced_grid(j, planes)
-        if preloaded is not None:
-            traced.append(preloaded)
-            continue
-        grid_j = None
-        for i in range(j):
-            if deflections[i] is None:
-                continue
-            step = deflections[i] if betas[i, j] == 1.0 else betas[i, j] * deflections[i]
-            if grid_j is None:
-                grid_j = grid - step
-            elif grid_j.shape == np.broadcast_shapes(grid_j.shape, step.shape):
-                grid_j -= step
-            else:
-                grid_j = grid_j - step
-        traced.append(grid if grid_j is None else grid_j)
-    return traced
+
+    def __init__(self):
+        self.steps: dict[str, float] = {}
+        self.start = self._last = time.perf_counter()
+
+    @property
+    def total(self) -> float:
+        """Seconds from the timer's creation to its last mark."""
+        return self._last - self.start
+
+    def mark(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps[step] = self.steps.get(step, 0.0) + (now - self._last)
+        self._last = now
+
+
+def _no_mark(step: str) -> None:
+    """The timing hook when nothing is timed."""
 
 
 def is_linear(profile) -> bool:
@@ -160,7 +140,7 @@ def binned_light_from(dataset, terms, traced, planes, betas):
     shape = np.broadcast_shapes(image.shape, *(f.shape for f in flagged))
     image = np.array(np.broadcast_to(image, shape)) if image.shape != shape else image
     oversampling.refine(sampler, image, shape, terms, images, flags, planes,
-                        lambda grid, planes_rows: traced_grids_from(grid, planes_rows, betas))
+                        lambda grid, planes_rows: trace_grids(grid, planes_rows, betas))
     return image, blurring
 
 
@@ -221,7 +201,7 @@ def linear_basis_from(dataset, profile, plane, traced, planes, betas):
     # Only the planes up to the profile's own are traced (the planes behind it do not move its grid).
     oversampling.refine(_ScaledSampler(sampler, scale_rows), scaled, shape, [(plane, profile.with_intensity(intensity))],
                         [values], [flag], planes[:plane + 1],
-                        lambda grid, planes_rows: traced_grids_from(grid, planes_rows, betas))
+                        lambda grid, planes_rows: trace_grids(grid, planes_rows, betas))
     scaled /= scale if scale.ndim == 0 else np.broadcast_to(scale, shape[:-1])[..., None]
     return scaled, blurring
 
@@ -266,57 +246,54 @@ class ModelFit(typing.NamedTuple):
     bases: tuple = ()
 
 
-def model_fit_from(dataset, tracer, preloads=None, dataset_model=None) -> ModelFit:
-    """The model of the fitted pixels with the solved intensities of its linear light profiles."""
-    planes, betas = planes_from(tracer)
+def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=None) -> ModelFit:
+    """The model of the fitted pixels with the solved intensities of its linear light profiles.
+
+    The hot path, steps 1-4 of the module docstring, then the linear light profiles' bases and
+    amplitudes when there are any.
+
+    Parameters
+    ----------
+    dataset : MaskedImaging
+    tracer : Tracer
+        Parameters may be floats or (K, 1) arrays (a batch).
+    preloads : Preloads, optional
+    dataset_model : DatasetModel, optional
+        Adds its background sky level.
+    timer : StepTimer, optional
+        Marks the end of each step: ``ray_tracing``, ``light_binning_refinement``,
+        ``convolution`` and, with linear light profiles, ``linear_bases`` and ``linear_solve``.
+    """
+    mark = _no_mark if timer is None else timer.mark
+    planes, betas = tracer.planes, tracer.betas
     terms, fixed, linear = _light_terms(planes, preloads)
-    if not linear:
-        return ModelFit(_model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model))
-    return _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model)
-
-
-def _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model) -> ModelFit:
-    """Steps 1-4 for the non-linear terms, then the linear profiles' bases and amplitudes."""
     traced = None
     if terms or any(term.basis is None for term in linear):
-        traced = traced_grids_from(dataset.grid, planes, betas, preloads)
-    if terms:
-        model = dataset.convolver.convolve(*binned_light_from(dataset, terms, traced, planes, betas))
+        traced = tracer.traced_grids_from(dataset.grid, preloads)
+    mark("ray_tracing")
+    binned = binned_light_from(dataset, terms, traced, planes, betas) if terms else None
+    mark("light_binning_refinement")
+    if binned is not None:
+        model = dataset.convolver.convolve(*binned)
         if fixed is not None:
             model = model + fixed
     else:
         model = np.zeros(dataset.pixels) if fixed is None else fixed
     if dataset_model is not None:
         model = model + dataset_model.background_sky_level
+    mark("convolution")
+    if not linear:
+        return ModelFit(model)
     bases = linear_bases_from(dataset, linear, traced, planes, betas)
+    mark("linear_bases")
     amplitudes, model = solve_amplitudes(model, bases, dataset.data, dataset.inverse_variance)
+    mark("linear_solve")
     return ModelFit(model, tuple(linear), amplitudes, tuple(bases))
 
 
-def _model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model):
-    """Steps 1-4 for a model without linear light profiles."""
-    if terms:
-        traced = traced_grids_from(dataset.grid, planes, betas, preloads)
-        model = dataset.convolver.convolve(*binned_light_from(dataset, terms, traced, planes, betas))
-        if fixed is not None:
-            model = model + fixed
-    else:
-        model = np.zeros(dataset.pixels) if fixed is None else fixed
-    if dataset_model is not None:
-        model = model + dataset_model.background_sky_level
-    return model
-
-
 def model_data_from(dataset, tracer, preloads=None, dataset_model=None) -> np.ndarray:
-    """The PSF-convolved model of the fitted pixels, shape (..., N) (module docstring, steps 1-4).
-
-    Linear light profiles get their solved intensities (:func:`model_fit_from`).
-    """
-    planes, betas = planes_from(tracer)
-    terms, fixed, linear = _light_terms(planes, preloads)
-    if linear:
-        return _linear_model_fit(dataset, planes, betas, terms, fixed, linear, preloads, dataset_model).model
-    return _model_from(dataset, planes, betas, terms, fixed, preloads, dataset_model)
+    """The PSF-convolved model of the fitted pixels, shape (..., N): :func:`model_fit_from`'s ``model``."""
+    return model_fit_from(dataset, tracer, preloads, dataset_model).model
 
 
 def chi_squared_from(residuals, inverse_variance):

@@ -43,26 +43,18 @@ So the rule, step by step:
 
 The tests in steps 2 and 4 cost a few array operations on the traced points and the
 estimates at hand, so the rule is parameter-dependent but cheap; the tolerance is
-set per dataset from its noise map. Measured against uniform 32 x 32 (and 16 x 16)
-references with the P1 set-up:
+set per dataset from its noise map. The loop of steps 3-4 is :func:`refine`
+(:mod:`lenspipe.fit.refinement`, which also tabulates the rule's measured accuracy).
 
-=============================  ==========  ===========  ==============  ==============
-case                           adaptive    uniform 4x4  points/model    refined points
-=============================  ==========  ===========  ==============  ==============
-P1                             0.09 (0.12)  8.1 (8.1)   35,840          10,432 + 2,816
-compact source (n=4, 0.1")     15 (69)      5,565       35,840          10,432 + 21,248
-lens light n = 5               0.40 (2.7)   173         35,840          10,432 + 3,328
-source 4 x brighter            0.29 (0.34)  30          35,840          10,432 + 5,376
-=============================  ==========  ===========  ==============  ==============
-
-(chi-squared over the mask against 32 x 32, and in brackets against 16 x 16, which is
-itself off by 38 on the compact source; without step 4 the compact source gives 716).
-``tests/fit/test_oversampling.py`` pins the P1 figure (below 0.5 against 16 x 16).
-Cheaper settings: ``refine_levels=1`` (P1 0.18), ``refine_radius=2`` (P1 0.37).
-
-Other schemes: ``OverSampling.uniform(s)`` and ``OverSampling.from_map(sizes)``
-(one midpoint size per fitted pixel, e.g. from
-:func:`lenspipe.data.sub_size_map_from_radial_bins`).
+Other schemes
+-------------
+- ``OverSampling.uniform(s)``: ``s x s`` midpoint sub-pixels per pixel. The simulator
+  (:func:`lenspipe.data.simulate_imaging`) bins its padded image with this rule too,
+  through a :class:`PixelSampler` over every pixel, so simulated and fitted pixels are
+  the same integrals.
+- ``OverSampling.from_map(sizes)``: a *map*, one midpoint size per fitted pixel, e.g. from
+  :func:`sub_size_map_from_radial_bins` (finer near the lens centre). It is fixed before
+  the fit; "adaptive" here always means the cusp-refined rule above.
 """
 
 from __future__ import annotations
@@ -72,8 +64,9 @@ import dataclasses
 import numpy as np
 
 from ..errors import MaskError
+from .refinement import refine
 
-__all__ = ["OverSampling", "PixelSampler", "pixel_rule", "refine", "DEFAULT"]
+__all__ = ["OverSampling", "PixelSampler", "pixel_rule", "refine", "sub_size_map_from_radial_bins", "DEFAULT"]
 
 #: Light profiles that are smooth at their centre (no refinement needed).
 SMOOTH_PROFILES = frozenset({"Gaussian", "GaussianSph"})
@@ -161,16 +154,15 @@ def over_sampling_from(value) -> OverSampling:
 
 
 def over_sampling_from_settings(settings) -> OverSampling:
-    """The over-sampling named by a config's ``likelihood:`` mapping.
+    """The over-sampling named by the likelihood settings (:class:`lenspipe.settings.LikelihoodSettings`).
 
-    ``{"over_sampling": "adaptive"}`` (the default) or ``{"over_sampling": "uniform",
-    "sub_size": s}``; the fit and the rebuild of a stored fit both read it here, so a rebuilt
-    fit evaluates light exactly as the sampler did.
+    ``over_sampling == "adaptive"`` (the default) or ``"uniform"`` with ``sub_size``; the fit
+    and the rebuild of a stored fit both read it here, so a rebuilt fit evaluates light
+    exactly as the sampler did. The settings were validated when they were made.
     """
-    settings = settings or {}
-    if settings.get("over_sampling", "adaptive") == "adaptive":
+    if settings.over_sampling == "adaptive":
         return DEFAULT
-    return OverSampling.uniform(int(settings.get("sub_size", 4)))
+    return OverSampling.uniform(settings.sub_size)
 
 
 def pixel_rule(cells: int, order: int, pixel_scale: float):
@@ -264,6 +256,9 @@ class PixelSampler:
     # -------------------------------------------------------------- binning
     def binned(self, values):
         """Pixel means of (..., M + Mb) point values: (fitted (..., N), blurring (..., Nb))."""
+        if values.shape[-1] != self.grid.shape[0]:
+            raise ValueError(f"values have {values.shape[-1]} points on the last axis; the sampler has "
+                             f"{self.grid.shape[0]} (its grid).")
         lead = values.shape[:-1]
         groups = self._groups
         if len(groups) == 1 and groups[0][0] is None:
@@ -350,87 +345,6 @@ def _weighted(values, weights, lead):
     return _row_weighted_sums(block, weights).reshape(lead + (-1,))
 
 
-def refine(sampler, image, shape, terms, images, flags, planes, trace):
-    """Adaptive refinement (steps 3-4 of the module docstring), in place on ``image`` (..., N).
-
-    ``terms`` are (plane, profile) pairs with their point images ``images`` and near-centre
-    ``flags`` ((..., N) bool or None); ``trace(grid, planes)`` traces a grid through planes
-    whose profiles may be gathered by batch row (as ``Tracer.traced_grids_from``).
-
-    Level 0 re-integrates each profile's flagged (model, pixel) pairs with the refinement
-    rule; level l > 0 splits the pairs whose estimate moved by more than the tolerance
-    at the previous level into 2^l x 2^l sub-squares, each with the same rule. The points
-    of every pair of a level are traced together once, then each profile is evaluated on
-    its own pairs' points and its estimate replaced.
-    """
-    n = sampler.n_pixels
-    batched = len(shape) > 1
-    pairs, estimates = [], []
-    for flag, values in zip(flags, images):
-        if flag is None:
-            pairs.append(None)
-            estimates.append(None)
-            continue
-        r, p = np.nonzero(np.broadcast_to(flag, shape).reshape(-1, n))
-        pairs.append((r, p))
-        estimates.append(sampler.first_estimate(values, r, p))
-    flat = image.reshape(-1, n)
-    for level in range(sampler.refine_levels):
-        keys = [None if pair is None else pair[0] * n + pair[1] for pair in pairs]
-        live = [k for k in keys if k is not None and k.size]
-        if not live:
-            return
-        marker = np.zeros(flat.size, dtype=bool)  # the union of the pairs, sorted (faster than np.unique)
-        for key in live:
-            marker[key] = True
-        union = np.flatnonzero(marker)
-        rows, pixels = np.divmod(union, n)
-        split = 4**level  # sub-squares per pixel
-        rows_points = np.repeat(rows, split)
-        planes_rows = [[_galaxy_rows(g, rows_points) for g in gs] for gs in planes] if batched else planes
-        traced_refined = trace(sampler.refine_grid(pixels, level), planes_rows)
-        for t, ((plane, profile), key) in enumerate(zip(terms, keys)):
-            if key is None or not key.size:
-                continue
-            where = np.searchsorted(union, key)
-            sub = (where[:, None] * split + np.arange(split)).reshape(-1)
-            evaluated = (_profile_rows(profile, rows_points[sub]) if batched else profile).image_from(
-                traced_refined[plane][sub])
-            refined = sampler.refine_binned_rows(evaluated)
-            if split > 1:
-                refined = refined.reshape(-1, split).mean(axis=1)
-            r, p = pairs[t]
-            flat[r, p] += refined - estimates[t]
-            moved = np.abs(refined - estimates[t]) > sampler.tolerance[p]
-            pairs[t], estimates[t] = (r[moved], p[moved]), refined[moved]
-
-
-def _profile_rows(profile, rows):
-    """The profile with every batched (K, 1) parameter gathered at ``rows`` (-> (T, 1))."""
-    changes = {}
-    for field in dataclasses.fields(profile):
-        value = getattr(profile, field.name)
-        gathered = _gather(value, rows)
-        if gathered is not value:
-            changes[field.name] = gathered
-    return dataclasses.replace(profile, **changes) if changes else profile
-
-
-def _gather(value, rows):
-    if isinstance(value, tuple):
-        items = tuple(_gather(v, rows) for v in value)
-        return value if all(a is b for a, b in zip(items, value)) else items
-    if isinstance(value, np.ndarray) and value.ndim >= 1 and value.size > 1:
-        return value.reshape(-1, 1)[rows]
-    return value
-
-
-def _galaxy_rows(galaxy, rows):
-    from ..lensing import Galaxy  # lensing sits below fit; imported here to keep this module light
-
-    return Galaxy(galaxy.redshift, **{name: _profile_rows(profile, rows) for name, profile in galaxy.profiles.items()})
-
-
 def _row_weighted_sums(block, weights):
     """``block @ weights`` for an (n, P) block, without BLAS.
 
@@ -452,3 +366,42 @@ def _row_weighted_sums(block, weights):
     for j in range(1, per):
         total += block[:, j] * weights[j]
     return total
+
+
+def sub_size_map_from_radial_bins(mask, centres, radial_bins, sub_sizes) -> np.ndarray:
+    """A map of midpoint sub sizes (for :meth:`OverSampling.from_map`) from distances to centres.
+
+    Parameters
+    ----------
+    mask : Mask
+        True = masked out.
+    centres : array_like, shape (C, 2) or (2,)
+        ``(y, x)`` arcsec of the centres (e.g. the lens light centres).
+    radial_bins : sequence of float
+        Increasing radii (arcsec) separating the bins, e.g. ``(0.1, 0.3)``.
+    sub_sizes : sequence of int
+        One more than ``radial_bins``: the size within the first radius, between
+        successive radii, and beyond the last, e.g. ``(32, 8, 2)``.
+
+    Returns
+    -------
+    ndarray of int, shape (n_pixels,)
+        Per fitted pixel (row-major). A pixel whose centre is at distance ``r`` from the
+        nearest centre gets ``sub_sizes[k]`` with ``k`` the number of radii ``<= r`` (so
+        ``r < 0.1`` -> 32, ``0.1 <= r < 0.3`` -> 8, ``r >= 0.3`` -> 2).
+    """
+    centres = np.atleast_2d(np.asarray(centres, dtype=np.float64))
+    bins = np.asarray(radial_bins, dtype=np.float64)
+    sizes = np.array([_positive_int(s, "each sub size") for s in np.ravel(sub_sizes)], dtype=np.int64)
+    if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
+        raise MaskError(f"centres must be (y, x) arcsec pairs, shape (C, 2); got {np.shape(centres)}.")
+    if bins.ndim != 1 or np.any(np.diff(bins) <= 0):
+        raise MaskError(f"radial_bins must be increasing radii in arcsec; got {radial_bins}.")
+    if len(sizes) != len(bins) + 1:
+        raise MaskError(f"give one more sub size than radial bins: {len(bins)} bins need {len(bins) + 1} sizes, "
+                        f"got {len(sizes)}.")
+    grid = mask.masked_grid
+    distance = np.full(len(grid), np.inf)
+    for centre in centres:
+        distance = np.minimum(distance, np.hypot(grid[:, 0] - centre[0], grid[:, 1] - centre[1]))
+    return sizes[np.searchsorted(bins, distance, side="right")]

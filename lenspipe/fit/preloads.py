@@ -61,7 +61,7 @@ class Preloads:
     """Cached deflections, traced grids and blurred images of fixed components.
 
     Build with :meth:`from_tracers`; :func:`lenspipe.fit.model_image.model_data_from`
-    asks it for each profile through :meth:`deflections`, :meth:`traced_grid`,
+    (and ``Tracer.traced_grids_from``) asks it for each profile through :meth:`deflections`, :meth:`traced_grid`,
     :meth:`blurred_image` and :meth:`linear_basis`, which return None when nothing is preloaded.
     """
 
@@ -84,11 +84,10 @@ class Preloads:
         tracer_a, tracer_b : Tracer
             Tracers of two instances of one model drawn at different parameter vectors.
         """
-        from .model_image import binned_light_from, is_linear, linear_basis_from, planes_from, traced_grids_from
+        from .model_image import binned_light_from, is_linear, linear_basis_from
 
         preloads = cls()
-        planes_a, _ = planes_from(tracer_a)
-        planes_b, _ = planes_from(tracer_b)
+        planes_a, planes_b = tracer_a.planes, tracer_b.planes
         if len(planes_a) != len(planes_b) or any(len(a) != len(b) for a, b in zip(planes_a, planes_b)):
             return preloads  # a free redshift: nothing is safely fixed
         fixed = []  # per plane: {"mass": [(name, profile)], "light": [...], "all_mass_fixed": bool}
@@ -105,8 +104,8 @@ class Preloads:
             fixed.append(plane)
         if not any(plane["mass"] or plane["light"] for plane in fixed):
             return preloads
-        planes, betas = planes_from(tracer_a)
-        traced = traced_grids_from(dataset.grid, planes, betas)
+        planes, betas = tracer_a.planes, tracer_a.betas
+        traced = tracer_a.traced_grids_from(dataset.grid)
         grid_fixed = True  # plane 0
         for index, plane in enumerate(fixed):
             if index > 0:

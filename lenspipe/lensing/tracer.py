@@ -8,6 +8,11 @@ CONVENTIONS.md's convention), the grid on plane j is
     beta_ij = D_ij D_s / (D_j D_is),
 
 so that a single lens plane and a source plane need no distances at all.
+
+:func:`trace_grids` is the one implementation of that sum: ``Tracer.traced_grids_from``,
+the imaging fit (with *preloads*: deflections and traced grids of mass profiles fixed for
+a whole fit, evaluated once) and the adaptive over-sampling's refinement (planes whose
+profiles are gathered by batch row) all call it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 from .cosmology import default_cosmology, scaling_factors
 from .critical_curves import einstein_radius_from_tracer
 
-__all__ = ["Tracer"]
+__all__ = ["Tracer", "trace_grids"]
 
 
 class Tracer:
@@ -39,40 +44,33 @@ class Tracer:
             [g for g in self.galaxies if float(g.redshift) == z] for z in self.plane_redshifts
         ]
         if len(self.plane_redshifts) > 2:
-            self._betas = scaling_factors(self.cosmology, self.plane_redshifts)
+            self.betas = scaling_factors(self.cosmology, self.plane_redshifts)
         else:
-            self._betas = {(0, 1): 1.0}
+            self.betas = {(0, 1): 1.0}
 
     @property
     def plane_index_of_galaxy(self) -> list[int]:
         """The plane index of each galaxy, in ``galaxies`` order."""
         return [self.plane_redshifts.index(float(g.redshift)) for g in self.galaxies]
 
-    def traced_grids_from(self, grid: np.ndarray) -> list[np.ndarray]:
+    def traced_grids_from(self, grid: np.ndarray, preloads=None) -> list[np.ndarray]:
         """The grid on every plane, from the image plane (first) to the source plane (last).
 
         Parameters
         ----------
         grid : ndarray, shape (..., N, 2)
             Image-plane ``(y, x)`` in arcsec.
+        preloads : lenspipe.fit.preloads.Preloads, optional
+            Only for the grid the preloads were made on (a fit's dataset grid): fixed mass
+            profiles take their deflections, and planes behind only fixed mass their traced
+            grids, from it.
 
         Returns
         -------
         list of ndarray
             One grid per plane; with batched parameters of shape (K, 1) they are (K, N, 2).
         """
-        traced = [grid]
-        deflections = []
-        for j in range(1, len(self.planes)):
-            plane_deflections = _summed_deflections(self.planes[j - 1], traced[j - 1])
-            deflections.append(plane_deflections)
-            grid_j = grid
-            for i in range(j):
-                if deflections[i] is None:
-                    continue
-                grid_j = grid_j - self._betas[i, j] * deflections[i]
-            traced.append(grid_j)
-        return traced
+        return trace_grids(grid, self.planes, self.betas, preloads)
 
     def galaxy_image_list_from(self, grid: np.ndarray) -> list:
         """The unconvolved image of each galaxy on its own plane's traced grid (``galaxies`` order)."""
@@ -146,11 +144,53 @@ class Tracer:
         return einstein_radius_from_tracer(self, half_width=half_width, pixels=pixels)
 
 
-def _summed_deflections(galaxies, grid):
-    """Summed deflections of the galaxies of one plane, or None when none has mass."""
-    total = None
-    for galaxy in galaxies:
-        if galaxy.has_mass:
-            d = galaxy.deflections_yx_from(grid)
-            total = d if total is None else total + d
-    return total
+def trace_grids(grid, planes, betas, preloads=None) -> list:
+    """One grid per plane (the first is ``grid``): ``theta_j = theta - sum_{i<j} beta_ij alpha_i(theta_i)``.
+
+    Parameters
+    ----------
+    grid : ndarray, shape (..., N, 2)
+        Image-plane ``(y, x)``, arcsec.
+    planes : list of list of Galaxy
+        The galaxies of each plane, nearest first (``Tracer.planes``).
+    betas : dict
+        ``{(i, j): beta_ij}`` (``Tracer.betas``).
+    preloads : optional
+        Anything with ``deflections(plane, name, profile)`` and ``traced_grid(plane, planes)``
+        returning an array or None (:class:`lenspipe.fit.preloads.Preloads`).
+
+    Sums are done in place only on arrays this function made (never on a profile's or the
+    preloads').
+    """
+    traced, deflections = [grid], []
+    for j in range(1, len(planes)):
+        plane_deflections, owned = None, False
+        for galaxy in planes[j - 1]:
+            for name, profile in galaxy.mass_profiles.items():
+                d = None if preloads is None else preloads.deflections(j - 1, name, profile)
+                if d is None:
+                    d = profile.deflections_yx_from(traced[j - 1])
+                if plane_deflections is None:
+                    plane_deflections = d  # not owned: a profile or the preloads may hold it
+                elif owned and plane_deflections.shape == np.broadcast_shapes(plane_deflections.shape, d.shape):
+                    plane_deflections += d
+                else:
+                    plane_deflections, owned = plane_deflections + d, True
+        deflections.append(plane_deflections)
+        preloaded = None if preloads is None else preloads.traced_grid(j, planes)
+        if preloaded is not None:
+            traced.append(preloaded)
+            continue
+        grid_j = None
+        for i in range(j):
+            if deflections[i] is None:
+                continue
+            step = deflections[i] if betas[i, j] == 1.0 else betas[i, j] * deflections[i]
+            if grid_j is None:
+                grid_j = grid - step
+            elif grid_j.shape == np.broadcast_shapes(grid_j.shape, step.shape):
+                grid_j -= step
+            else:
+                grid_j = grid_j - step
+        traced.append(grid if grid_j is None else grid_j)
+    return traced

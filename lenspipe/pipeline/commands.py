@@ -126,32 +126,69 @@ def run_prepare(args) -> int:
 
 # ----------------------------------------------------------------------- fit
 def add_fit(subparsers) -> None:
+    import argparse
+
+    from ..settings import settings_help
+
     parser = subparsers.add_parser(
         "fit", help="fit a lens model to a dataset with zeus",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Fit MODEL to DATASET and write one HDF5 result file. A model component "
         "may refer to an earlier result ({instance: STAGE} or {priors_from: STAGE}) given with "
-        "--previous STAGE=PATH. A killed fit resumes from --checkpoint when rerun.")
+        "--previous STAGE=PATH. A killed fit resumes from its checkpoint when rerun with the same "
+        "settings; a checkpoint made with other settings is refused.",
+        epilog=settings_help())
     add = parser.add_argument
     add("--dataset", required=True, help="dataset file (lenspipe prepare/simulate)")
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="model YAML file")
     model.add_argument("--model-yaml", help="model as YAML/JSON text")
     add("--out", required=True, help="result file to write (.h5)")
-    add("--stage", default="fit", help="the fit's name (SLaM stage)")
+    add("--stage", default="fit", help="the fit's name (SLaM stage) (default: %(default)s)")
     add("--unique-tag", default=None, help="the dataset's tag (default: the dataset's name)")
-    add("--seed", type=int, default=1)
+    add("--seed", type=int, default=1, help="(default: %(default)s)")
     add("--threads", type=int, default=None, help="likelihood threads (default: what is granted)")
-    add("--search-yaml", default="", help="zeus settings as YAML/JSON text (nwalkers, max_steps, ...)")
-    add("--likelihood-yaml", default="", help="likelihood settings (over_sampling, sub_size, ...)")
+    add("--settings", default="", help="fit settings document (JSON/YAML text or file; sections "
+        "search, likelihood, cosmology, positions, passing, initialise; see below)")
+    add("--search-yaml", default="", help="search settings (JSON/YAML mapping), over --settings")
+    add("--likelihood-yaml", default="", help="likelihood settings (JSON/YAML mapping), over --settings")
+    add("--initialise", choices=("prior", "optimise", "previous"), default=None,
+        help="initialise.mode, over --settings (default: previous)")
+    add("--sigma-factor", type=float, default=None, help="passing.sigma_factor (default: 3.0)")
+    add("--cosmology", default=None, help="cosmology (default: Planck15)")
+    add("--positions-threshold", type=float, default=None,
+        help="positions.threshold, arcsec (default: the dataset's)")
     add("--previous", action="append", default=[], metavar="STAGE=PATH",
         help="an earlier stage's result file (repeatable)")
-    add("--initialise", choices=("prior", "optimise", "previous"), default="previous")
-    add("--sigma-factor", type=float, default=3.0, help="width factor of passed priors")
-    add("--cosmology", default="Planck15")
-    add("--checkpoint", default=None, help="checkpoint file (default: beside --out)")
+    add("--checkpoint", default=None, help="checkpoint file (default: OUT with .checkpoint.h5 for .h5)")
     add("--config-hash", default="", help="recorded in the result")
     add("--info", action="append", default=[], metavar="KEY=VALUE", help="stored in the result")
     parser.set_defaults(func=run_fit_command)
+
+
+def fit_settings_from(args):
+    """The :class:`~lenspipe.settings.FitSettings` of the fit command's flags.
+
+    ``--settings`` first, then the section flags over it; every value is validated once, in
+    :class:`~lenspipe.settings.FitSettings`.
+    """
+    from ..settings import FitSettings
+
+    document = _mapping(_text_or_file(args.settings), "--settings") if args.settings else {}
+    overrides = {}
+    if args.search_yaml:
+        overrides["search"] = _mapping(_text_or_file(args.search_yaml), "--search-yaml")
+    if args.likelihood_yaml:
+        overrides["likelihood"] = _mapping(_text_or_file(args.likelihood_yaml), "--likelihood-yaml")
+    if args.initialise is not None:
+        overrides["initialise"] = {"mode": args.initialise}
+    if args.sigma_factor is not None:
+        overrides["passing"] = {"sigma_factor": args.sigma_factor}
+    if args.cosmology is not None:
+        overrides["cosmology"] = args.cosmology
+    if args.positions_threshold is not None:
+        overrides["positions"] = {"threshold": args.positions_threshold}
+    return FitSettings.from_dict(document).merged(overrides)
 
 
 def run_fit_command(args) -> int:
@@ -165,17 +202,16 @@ def run_fit_command(args) -> int:
         spec = _mapping(Path(args.model).read_text(), f"model file {args.model!r}")
     else:
         spec = _mapping(args.model_yaml, "--model-yaml")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads {args.threads} must be at least 1 (or left out: what is granted)")
+    settings = fit_settings_from(args)
     unique_tag = args.unique_tag
     if unique_tag is None:
         unique_tag = read_dataset(args.dataset)[3].get("name") or Path(args.dataset).parent.name
-    checkpoint = args.checkpoint or str(Path(args.out).with_name("checkpoint.h5"))
     request = FitRequest(
-        dataset=args.dataset, out=args.out, model_spec=spec, stage=args.stage,
+        dataset=args.dataset, out=args.out, model_spec=spec, settings=settings, stage=args.stage,
         unique_tag=unique_tag, seed=args.seed, threads=args.threads,
-        search=_mapping(args.search_yaml, "--search-yaml"),
-        likelihood=_mapping(args.likelihood_yaml, "--likelihood-yaml"),
-        previous=_key_values(args.previous, "--previous"), initialise=args.initialise,
-        sigma_factor=args.sigma_factor, cosmology=args.cosmology, checkpoint=checkpoint,
+        previous=_key_values(args.previous, "--previous"), checkpoint=args.checkpoint,
         config_hash=args.config_hash, info=_key_values(args.info, "--info"))
     result = run_fit(request)
     diagnostics = result.search.get("diagnostics", {})

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..settings import FitSettings, PositionsSettings, SearchSettings
 
-__all__ = ["FitRequest", "run_fit", "samples_from_result"]
+__all__ = ["FitRequest", "run_fit", "samples_from_result", "checkpoint_path_for"]
 
 _LOG = logging.getLogger("lenspipe.fit")
 
@@ -33,25 +34,31 @@ LATENT_SAMPLES = 100
 
 @dataclasses.dataclass
 class FitRequest:
-    """Everything `lenspipe fit` needs; the CLI fills it from its arguments."""
+    """Everything `lenspipe fit` needs; the CLI fills it from its arguments.
+
+    ``settings`` holds every fit setting (:class:`~lenspipe.settings.FitSettings`);
+    ``checkpoint`` defaults to :func:`checkpoint_path_for` ``out``, so two fits never share one.
+    """
 
     dataset: str
     out: str
     model_spec: dict
+    settings: FitSettings = dataclasses.field(default_factory=FitSettings)
     stage: str = "fit"
     unique_tag: str = ""
     seed: int = 1
     threads: int | None = None
-    search: dict = dataclasses.field(default_factory=dict)
-    likelihood: dict = dataclasses.field(default_factory=dict)
     previous: dict = dataclasses.field(default_factory=dict)
-    initialise: str = "previous"
-    sigma_factor: float = 3.0
-    cosmology: str = "Planck15"
     checkpoint: str | None = None
     config_hash: str = ""
     info: dict = dataclasses.field(default_factory=dict)
     path_prefix: str = ""
+
+
+def checkpoint_path_for(out) -> str:
+    """The default checkpoint of a result file: ``result.h5`` -> ``result.checkpoint.h5`` beside it."""
+    out = Path(out)
+    return str(out.with_name(f"{out.stem}.checkpoint.h5"))
 
 
 def samples_from_result(result):
@@ -69,14 +76,14 @@ def _hash(value) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:16]
 
 
-def _search_from(settings: dict, seed: int, n_parameters: int):
+def _search_from(settings: SearchSettings, seed: int, n_parameters: int):
+    """The :class:`~lenspipe.search.ZeusSearch` of the search settings (walkers at least 2n + 2, even)."""
     from ..search import ZeusSearch
 
-    settings = dict(settings)
-    nwalkers = int(settings.pop("nwalkers", 2 * n_parameters + 2))
-    nwalkers = max(nwalkers, 2 * n_parameters + 2)
+    values = settings.to_dict()
+    nwalkers = max(values.pop("nwalkers") or 0, 2 * n_parameters + 2)
     nwalkers += nwalkers % 2
-    return ZeusSearch(nwalkers=nwalkers, seed=seed, **settings)
+    return ZeusSearch(nwalkers=nwalkers, seed=seed, **values)
 
 
 def _latent(analysis, samples, seed):
@@ -97,7 +104,15 @@ def _latent(analysis, samples, seed):
 
 
 def run_fit(request: FitRequest):
-    """Run one fit and write its result file; returns the :class:`Result`."""
+    """Run one fit and write its result file; returns the :class:`Result`.
+
+    Raises
+    ------
+    ConfigError
+        The output path equals an input, or the model has no free parameter.
+    CheckpointError
+        The checkpoint belongs to another fit (another dataset, model, seed or setting).
+    """
     from ..data import read_dataset
     from ..fit.likelihood import LikelihoodEvaluator
     from ..results.rebuild import analysis_from_settings
@@ -106,39 +121,48 @@ def run_fit(request: FitRequest):
     from .stages import stage_model_from
 
     started = time.perf_counter()
+    checkpoint = request.checkpoint or checkpoint_path_for(request.out)
+    _check_paths(request, checkpoint)
     imaging, mask, positions, provenance = read_dataset(request.dataset)
     previous_results = {name: read_result(path) for name, path in request.previous.items()}
     previous_samples = {name: samples_from_result(r) for name, r in previous_results.items()}
     redshifts = (provenance.get("redshift_lens", 0.5), provenance.get("redshift_source", 1.0))
-    model = stage_model_from(request.model_spec, previous_samples, redshifts, request.sigma_factor)
+    settings = request.settings
+    if settings.positions.threshold is None:  # the dataset's own threshold, recorded as resolved
+        threshold = float(provenance.get("positions_threshold") or 0.0)
+        settings = dataclasses.replace(settings, positions=PositionsSettings(threshold=threshold))
+    model = stage_model_from(request.model_spec, previous_samples, redshifts, settings.passing.sigma_factor)
     if model.prior_count == 0:
         raise ConfigError(f"stage {request.stage!r} has no free parameters; free at least one")
-    positions_threshold = float(provenance.get("positions_threshold") or 0.0)
-    analysis = analysis_from_settings(imaging, mask, positions, likelihood=request.likelihood,
-                                      positions_threshold=positions_threshold,
-                                      cosmology=request.cosmology)
+    analysis = analysis_from_settings(imaging, mask, positions, settings)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
-                                    memory_bound_mb=request.likelihood.get("memory_bound_mb", 256))
-    search = _search_from(request.search, request.seed, model.prior_count)
+                                    memory_bound_mb=settings.likelihood.memory_bound_mb)
+    search = _search_from(settings.search, request.seed, model.prior_count)
     dataset = ResultDataset(imaging.data, imaging.noise_map, imaging.psf, mask.array, positions,
                             imaging.pixel_scale)
+    # What a checkpoint must share with this fit; budgets (max_steps) are left out.
     identity = {"dataset": dataset.content_hash(), "model": _hash(model.to_dict()),
-                "search": _hash(search.identity_dict())}  # max_steps left out: a budget
+                "search": _hash(search.identity_dict()), "settings": settings.identity_dict()}
     _LOG.info("%s / %s: %d free parameters, %d walkers, %d fitted pixels", request.unique_tag,
               request.stage, model.prior_count, search.nwalkers, analysis.dataset.pixels)
 
     initial_vector = initial_sigma = None
-    initialisation = {"mode": request.initialise}
-    checkpoint_exists = request.checkpoint and Path(request.checkpoint).exists()
-    if request.initialise == "previous" and previous_samples and not checkpoint_exists:
+    mode = settings.initialise.mode
+    initialisation = {"mode": mode}
+    checkpoint_exists = Path(checkpoint).exists()
+    if checkpoint_exists:  # refuse a foreign checkpoint before any work
+        from ..search.checkpoint import check_identity, read_checkpoint
+
+        check_identity(read_checkpoint(checkpoint).identity, identity, checkpoint)
+    if mode == "previous" and previous_samples and not checkpoint_exists:
         ordered = [previous_samples[name] for name in request.previous]
         initial_vector, initial_sigma, matched = initial_from_previous(model, ordered)
         initialisation["matched_paths"] = matched
-    elif request.initialise == "optimise" and not checkpoint_exists:
+    elif mode == "optimise" and not checkpoint_exists:
         initial_vector, initial_sigma, info = initial_from_optimiser(
-            model, evaluator.log_likelihoods, seed=request.seed)
+            model, evaluator.log_likelihoods, seed=request.seed, starts=settings.initialise.starts)
         initialisation.update(info)
-    output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=request.checkpoint,
+    output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=checkpoint,
                         identity=identity, initial_vector=initial_vector,
                         initial_sigma=initial_sigma, notes={"initialisation": initialisation})
     initialisation = output.notes.get("initialisation", initialisation)  # kept through resumes
@@ -146,10 +170,8 @@ def run_fit(request: FitRequest):
     latent = _latent(analysis, samples, request.seed)
     profiling = analysis.profile_log_likelihood_function(samples.max_log_likelihood_instance)
     profiling["wall_time_s"] = time.perf_counter() - started
-    search_json = {**search.to_dict(), "name": request.stage, "initialise": request.initialise,
-                   "initialisation": initialisation,
-                   "likelihood": dict(request.likelihood),
-                   "positions_threshold": positions_threshold, "cosmology": request.cosmology,
+    search_json = {**search.to_dict(), "name": request.stage, "settings": settings.to_dict(),
+                   "settings_hash": settings.identity_hash(), "initialisation": initialisation,
                    "diagnostics": output.diagnostics, "discarded": analysis.discarded.to_dict()}
     info = {**(provenance.get("info") or {}), **request.info}
     parent = previous_results[list(request.previous)[-1]].identifier if request.previous else ""
@@ -166,3 +188,19 @@ def run_fit(request: FitRequest):
     write_result(request.out, result)
     _LOG.info("wrote %s (%.1f s)", request.out, profiling["wall_time_s"])
     return result
+
+
+def _check_paths(request: FitRequest, checkpoint: str) -> None:
+    """Refuse an output or checkpoint path that is one of the fit's inputs (it would be overwritten)."""
+    inputs = {"--dataset": request.dataset, **{f"--previous {k}": v for k, v in request.previous.items()}}
+    outputs = {"--out": request.out, "--checkpoint": checkpoint}
+    for out_name, out_path in outputs.items():
+        for in_name, in_path in inputs.items():
+            if Path(out_path).resolve() == Path(in_path).resolve():
+                raise ConfigError(f"{out_name} {out_path!r} is the same file as {in_name}; writing it would "
+                                  "overwrite an input: choose another output path")
+    if Path(request.out).resolve() == Path(checkpoint).resolve():
+        raise ConfigError(f"--out and --checkpoint are the same file {request.out!r}; choose another checkpoint")
+    if Path(request.out).is_dir():
+        raise ConfigError(f"--out {request.out!r} is a directory; give the result file's path (e.g. "
+                          f"{Path(request.out) / 'result.h5'})")

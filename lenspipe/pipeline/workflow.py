@@ -162,7 +162,8 @@ class WorkflowPlan:
 
         - lens names are unique across the sheet and the simulations;
         - every file named in the sheet exists;
-        - stages refer only to earlier stages, and their models name known classes.
+        - stages refer only to earlier stages, and their models name known classes;
+        - every stage's fit settings are valid (:meth:`fit_settings`).
         """
         seen = set()
         for name in self.lenses:
@@ -182,6 +183,8 @@ class WorkflowPlan:
         from .stages import check_stage_models
 
         check_stage_models(self.config["stages"])
+        for stage in self.stages:
+            self.fit_settings(stage)
 
     # ---------------------------------------------------------------- paths
     def result_path(self, lens: str, stage: str) -> str:
@@ -261,10 +264,30 @@ class WorkflowPlan:
             names.add(self.stages[index - 1])
         return [name for name in self.stages if name in names]
 
-    def search_settings(self, stage: str) -> dict:
-        settings = dict(self.config["search"])
-        settings.update(self.stage(stage).get("search") or {})
-        return settings
+    def fit_settings(self, stage: str):
+        """The :class:`~lenspipe.settings.FitSettings` of one stage, validated.
+
+        The config's ``search``, ``likelihood``, ``cosmology``, ``positions`` and ``passing``,
+        with the stage's own ``search`` over the config's and its ``initialise``; what is not
+        given takes the defaults of :mod:`lenspipe.settings` (the only place they are written).
+
+        Raises
+        ------
+        ConfigError
+            Naming the stage and the setting that is unknown, misspelt or out of range.
+        """
+        from ..settings import FitSettings
+
+        entry = self.stage(stage)
+        document = {key: self.config[key] for key in ("likelihood", "cosmology", "positions", "passing")
+                    if self.config.get(key) is not None}
+        document["search"] = {**(self.config.get("search") or {}), **(entry.get("search") or {})}
+        if entry.get("initialise") is not None:
+            document["initialise"] = entry["initialise"]
+        try:
+            return FitSettings.from_dict(document)
+        except ConfigError as error:
+            raise ConfigError(f"config, stage {stage!r}: {error}") from None
 
     def fit_args(self, lens: str, stage: str) -> str:
         """Command-line arguments of `lenspipe fit` for one lens and stage."""
@@ -273,11 +296,7 @@ class WorkflowPlan:
             "--dataset", f"{RESULTS}/{lens}/dataset.fits",
             "--stage", stage, "--unique-tag", lens,
             "--model-yaml", json.dumps(entry["model"], sort_keys=True),
-            "--search-yaml", json.dumps(self.search_settings(stage), sort_keys=True),
-            "--likelihood-yaml", json.dumps(self.config.get("likelihood") or {}, sort_keys=True),
-            "--initialise", entry.get("initialise", "previous"),
-            "--sigma-factor", (self.config.get("passing") or {}).get("sigma_factor", 3.0),
-            "--cosmology", self.config.get("cosmology", "Planck15"),
+            "--settings", self.fit_settings(stage).to_json(),
             "--seed", self.seed_for(lens, stage),
             "--config-hash", config_hash(self.config),
         ]

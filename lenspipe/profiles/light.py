@@ -1,14 +1,16 @@
 """Light profiles: Sersic (and its n = 1 and n = 4 special cases) and Gaussian, and their linear variants.
 
-Every elliptical profile here is a function of the elliptical radius
-``R = sqrt(q x'^2 + y'^2 / q)`` (arcsec) in the profile frame (see
-:mod:`.geometry` and ../shared/CONVENTIONS.md); the ``*Sph`` variants use
-``R = sqrt((x - xc)^2 + (y - yc)^2)``. ``intensity`` is in image units per pixel
-(e.g. e-/s), so ``image_from`` returns image units; radii are in arcsec.
+The elliptical Sersic family is a function of the elliptical radius
+``R = sqrt(q x'^2 + y'^2 / q)`` (arcsec) in the profile frame (see :mod:`.geometry` and
+../shared/CONVENTIONS.md); the elliptical Gaussian is not: CONVENTIONS.md defines it, as
+PyAutoGalaxy does, as ``intensity exp(-(q^2 x'^2 + y'^2) / (2 sigma^2))``. The ``*Sph``
+variants use ``r = sqrt((x - xc)^2 + (y - yc)^2)``. ``intensity`` is in image units per
+pixel (e.g. e-/s), so ``image_from`` returns image units; radii are in arcsec.
 
-The map ``(x', y') -> (sqrt(q) x', y' / sqrt(q))`` has unit Jacobian, so an
-elliptical profile's total flux equals the circular one's: the ``q`` factor of
-``total_flux`` is exactly 1.
+Total flux: the map ``(x', y') -> (sqrt(q) x', y' / sqrt(q))`` has unit Jacobian, so an
+elliptical Sersic's total flux equals the circular one's (its ``q`` factor is exactly 1);
+the Gaussian's map ``(x', y') -> (q x', y')`` has Jacobian ``q``, so its flux is the
+circular one's divided by ``q``.
 
 Batching: any parameter may be a ``(K, 1)`` array; ``image_from`` of a grid of
 shape ``(..., N, 2)`` then returns the broadcast shape, e.g. ``(K, N)``.
@@ -93,6 +95,12 @@ def _elliptical_radius_squared(profile, grid, scale, shape):
     return geometry.elliptical_radius_squared_from(
         grid, profile.centre, phi, sqrt_q * scale, scale / sqrt_q, shape
     )
+
+
+def _gaussian_radius_squared(profile, grid, scale, shape):
+    """``scale^2 (q^2 x'^2 + y'^2)``, the elliptical Gaussian's (CONVENTIONS.md); a fresh array of ``shape``."""
+    q, phi = geometry.axis_ratio_and_angle_from(profile.ell_comps)
+    return geometry.elliptical_radius_squared_from(grid, profile.centre, phi, q * scale, scale, shape)
 
 
 def _circular_radius_squared(profile, grid, scale, shape):
@@ -245,9 +253,9 @@ class DevVaucouleursSph(_SphericalSersicFamily):
 
 
 class _GaussianFamily(LightProfile):
-    """``I(R) = intensity exp(-R^2 / (2 sigma^2))``."""
+    """``I = intensity exp(-(q^2 x'^2 + y'^2) / (2 sigma^2))``; ``exp(-r^2 / (2 sigma^2))`` for ``*Sph``."""
 
-    _radius_squared = staticmethod(_elliptical_radius_squared)
+    _radius_squared = staticmethod(_gaussian_radius_squared)
 
     def __post_init__(self):
         check_scalar(self, "sigma", lambda v: v > 0, "> 0 (arcsec)", "1.0")
@@ -278,8 +286,13 @@ class _GaussianFamily(LightProfile):
 
     @property
     def total_flux(self):
-        """Integral over the plane, ``2 pi sigma^2 intensity`` (image units times arcsec^2)."""
-        return 2.0 * np.pi * self.sigma**2 * self.intensity
+        """Integral over the plane, ``2 pi sigma^2 intensity / q`` (image units times arcsec^2).
+
+        The widths are ``sigma / q`` along x' and ``sigma`` along y', so the integral is
+        ``intensity sqrt(2 pi) (sigma / q) sqrt(2 pi) sigma``; ``q = 1`` for the ``*Sph`` profiles.
+        """
+        q = self.axis_ratio if isinstance(self, EllipticalMixin) else 1.0
+        return 2.0 * np.pi * self.sigma**2 * self.intensity / q
 
 
 @dataclass(frozen=True)
@@ -295,13 +308,14 @@ class Gaussian(_GaussianFamily, EllipticalMixin):
     intensity : float
         Central surface brightness (image units).
     sigma : float
-        Standard deviation along the elliptical radius ``R``, arcsec (> 0).
+        Arcsec (> 0): the standard deviation along the minor axis (y'); along the major
+        axis (x') it is ``sigma / q``.
 
     Notes
     -----
-    This follows CONVENTIONS.md (``R`` as for the Sersic). PyAutoGalaxy 2026.7.29.1's
-    ``Gaussian`` instead evaluates ``exp(-(q^2 x'^2 + y'^2) / (2 sigma^2))``, i.e. this
-    profile with ``sigma / sqrt(q)``; the two agree for q = 1 (and GaussianSph always).
+    ``I = intensity exp(-(q^2 x'^2 + y'^2) / (2 sigma^2))`` (CONVENTIONS.md; PyAutoGalaxy's
+    definition). This is not the Sersic's elliptical radius ``R = sqrt(q x'^2 + y'^2 / q)``:
+    the two agree only for q = 1.
     """
 
     centre: tuple = (0.0, 0.0)

@@ -7,7 +7,11 @@ document holding:
 2. the search settings: the search JSON without the records of how a run went
    (:data:`RUN_RECORDS`: ``diagnostics``, ``discarded``, and ``initialisation``, whose
    evaluations and wall times describe a run, not the question asked; how the walkers
-   start is asked by the ``initialise`` setting), plus the stage ``name``;
+   start is asked by the ``initialise`` setting) and without the budgets: the fit's
+   settings enter through ``settings_hash`` (:meth:`lenspipe.settings.FitSettings.identity_hash`,
+   which leaves the budgets out and is also the settings part of a checkpoint's identity),
+   not through the whole ``settings`` document, and the sampler's flat ``max_steps`` is
+   left out (:data:`UNHASHED`); plus the stage ``name``;
 3. the ``unique_tag``;
 4. the hash of the dataset's content (:func:`dataset_hash`).
 
@@ -26,10 +30,14 @@ from collections.abc import Mapping
 import numpy as np
 
 __all__ = ["canonical_json", "json_safe", "dataset_hash", "fit_identifier", "IDENTIFIER_LENGTH",
-           "RUN_RECORDS"]
+           "RUN_RECORDS", "UNHASHED"]
 
 #: Keys of a search JSON that record how a run went, left out of the identifier.
 RUN_RECORDS = ("diagnostics", "discarded", "initialisation")
+
+#: Keys of a search JSON not hashed: the run records, the whole settings document (its
+#: budget-free ``settings_hash`` is hashed instead) and the sampler's budget.
+UNHASHED = RUN_RECORDS + ("settings", "max_steps")
 
 #: Hex digits kept from the SHA-256 digest of an identifier.
 IDENTIFIER_LENGTH = 32
@@ -98,8 +106,8 @@ def dataset_hash(data, noise_map, psf, mask, positions, pixel_scale) -> str:
 
 
 def search_settings(search: Mapping) -> dict:
-    """The part of a search's JSON that identifies a fit: all but :data:`RUN_RECORDS`."""
-    return {key: value for key, value in dict(search).items() if key not in RUN_RECORDS}
+    """The part of a search's JSON that identifies a fit: all but :data:`UNHASHED`."""
+    return {key: value for key, value in dict(search).items() if key not in UNHASHED}
 
 
 def fit_identifier(model: Mapping, search: Mapping, unique_tag: str, data_hash: str,
@@ -111,7 +119,7 @@ def fit_identifier(model: Mapping, search: Mapping, unique_tag: str, data_hash: 
     model : mapping
         ``Model.to_dict()`` of the fitted model (classes and priors).
     search : mapping
-        The search JSON; its :data:`RUN_RECORDS` keys are ignored.
+        The search JSON; its :data:`UNHASHED` keys are ignored.
     unique_tag : str
         The dataset's tag (e.g. the lens name).
     data_hash : str

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_from_result", "analysis_from_result", "analysis_from_settings",
+__all__ = ["fit_from_result", "analysis_from_result", "analysis_from_settings", "settings_from_search",
            "source_plane_image"]
 
 
-def analysis_from_settings(imaging, mask, positions=None, *, likelihood=None,
-                           positions_threshold=0.0, cosmology="Planck15"):
+def analysis_from_settings(imaging, mask, positions=None, settings=None):
     """The :class:`~lenspipe.analysis.AnalysisImaging` a fit uses, from its settings.
 
     The one path from settings to likelihood: ``lenspipe fit`` builds its analysis here and
@@ -28,28 +27,42 @@ def analysis_from_settings(imaging, mask, positions=None, *, likelihood=None,
     mask : Mask
     positions : ndarray, shape (m, 2), optional
         Multiple-image positions (y, x), arcsec.
-    likelihood : dict, optional
-        Likelihood settings (over-sampling, see
-        :func:`~lenspipe.fit.oversampling.over_sampling_from_settings`).
-    positions_threshold : float
-        Arcsec; above 0 (and with two or more positions) the positions penalty applies.
-    cosmology : str
-        Name of an astropy cosmology realisation.
+    settings : FitSettings, optional
+        Its ``likelihood`` (over-sampling), ``positions.threshold`` (arcsec; above 0, with
+        two or more positions, the positions penalty applies) and ``cosmology``.
+        Default :class:`~lenspipe.settings.FitSettings` ().
     """
     from ..analysis import AnalysisImaging
     from ..fit.fit_imaging import MaskedImaging
     from ..fit.oversampling import over_sampling_from_settings
     from ..fit.positions import PositionsLHPenalty
     from ..lensing import cosmology_from_name
+    from ..settings import FitSettings
 
-    masked = MaskedImaging(imaging, mask, over_sampling=over_sampling_from_settings(likelihood))
+    settings = settings if settings is not None else FitSettings()
+    masked = MaskedImaging(imaging, mask, over_sampling=over_sampling_from_settings(settings.likelihood))
+    threshold = settings.positions.threshold or 0.0
     positions_lh = None
-    if positions is not None and positions_threshold and float(positions_threshold) > 0 \
-            and len(positions) >= 2:
-        positions_lh = PositionsLHPenalty(np.asarray(positions, dtype=float),
-                                          float(positions_threshold))
+    if positions is not None and threshold > 0 and len(positions) >= 2:
+        positions_lh = PositionsLHPenalty(np.asarray(positions, dtype=float), float(threshold))
     return AnalysisImaging(masked, positions_likelihood=positions_lh,
-                           cosmology=cosmology_from_name(cosmology))
+                           cosmology=cosmology_from_name(settings.cosmology))
+
+
+def settings_from_search(search) -> "FitSettings":
+    """The :class:`~lenspipe.settings.FitSettings` a stored fit recorded (``search["settings"]``).
+
+    Results written before settings were recorded whole kept ``likelihood``,
+    ``positions_threshold`` and ``cosmology`` as separate entries; those are read instead.
+    """
+    from ..settings import FitSettings
+
+    search = search or {}
+    if isinstance(search.get("settings"), dict):
+        return FitSettings.from_dict(search["settings"])
+    return FitSettings.from_dict({"likelihood": search.get("likelihood") or {},
+                                  "cosmology": search.get("cosmology") or "Planck15",
+                                  "positions": {"threshold": search.get("positions_threshold") or 0.0}})
 
 
 def analysis_from_result(*, dataset, search=None):
@@ -59,19 +72,14 @@ def analysis_from_result(*, dataset, search=None):
     ----------
     dataset : lenspipe.results.result_file.ResultDataset
     search : dict, optional
-        The search JSON: its ``likelihood`` (over-sampling), ``positions_threshold`` and
-        ``cosmology`` entries, as ``lenspipe fit`` records them (defaults where absent:
-        the default over-sampling, no positions penalty, Planck15).
+        The search JSON, whose ``settings`` (:func:`settings_from_search`) give the
+        over-sampling, the positions threshold and the cosmology.
     """
     from ..data import Imaging, Mask
 
-    search = search or {}
     imaging = Imaging(dataset.data, dataset.noise_map, dataset.psf, dataset.pixel_scale)
     mask = Mask(np.asarray(dataset.mask, dtype=bool), dataset.pixel_scale)
-    return analysis_from_settings(
-        imaging, mask, dataset.positions, likelihood=search.get("likelihood"),
-        positions_threshold=search.get("positions_threshold") or 0.0,
-        cosmology=search.get("cosmology") or "Planck15")
+    return analysis_from_settings(imaging, mask, dataset.positions, settings_from_search(search))
 
 
 def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, info=None):

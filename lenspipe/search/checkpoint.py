@@ -171,27 +171,40 @@ def check_identity(stored, given, path):
     Parameters
     ----------
     stored, given : dict
-        Name -> hash.
+        Name -> hash, or name -> dict of settings (compared key by key, so that the
+        message names each setting that differs).
     path : str
         The checkpoint, for the message.
 
     Raises
     ------
     CheckpointError
-        Naming every hash that differs (or is missing on one side).
+        Naming every hash or setting that differs (or is missing on one side), and how to
+        start afresh.
     """
     stored = dict(stored or {})
     given = dict(given or {})
-    differing = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
-    if differing:
-        details = "; ".join(
-            f"{k}: checkpoint {stored.get(k)!r}, this fit {given.get(k)!r}" for k in differing
-        )
+    details = []
+    for key in sorted(set(stored) | set(given)):
+        old, new = stored.get(key), given.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            details += [f"setting {name}: checkpoint {old.get(name)!r}, this fit {new.get(name)!r}"
+                        for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
+        else:
+            details.append(f"{key}: checkpoint {_short(old)}, this fit {_short(new)}")
+    if details:
         raise CheckpointError(
-            f"the checkpoint {path} belongs to another fit: the {', '.join(differing)} "
-            f"hash differs ({details}). Delete the checkpoint to start again, or change "
-            "the output path of this fit."
+            f"the checkpoint {path} belongs to another fit, so it is not resumed ({'; '.join(details)}). "
+            f"Delete {path} to start this fit afresh, or run with the settings the checkpoint was made with."
         )
+
+
+def _short(value) -> str:
+    if isinstance(value, dict):
+        return "(settings)"
+    return "(none)" if value is None else repr(value)
 
 
 def _write_np_state(group, state):

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from lenspipe.data import Mask, OverSampler, grid_2d_from
+from lenspipe.data import Mask, grid_2d_from
 from lenspipe.errors import DatasetError, MaskError, PSFError
+from lenspipe.fit.oversampling import OverSampling, PixelSampler
 
 from .helpers import write_fits
 
@@ -104,8 +105,14 @@ def test_blurring_mask_of_two_pixels_by_hand():
         bool,
     )
     assert np.array_equal(blurring.array, expected)
-    sampler = OverSampler.blurring_from(Mask(array, 0.1), (3, 3))
-    assert sampler.n_pixels == 12 and sampler.n_sub_pixels == 12
+    # the blurring pixels' centres are the blurring points of the fit's sampler, one per pixel
+    mask = Mask(array, 0.1)
+    sampler = PixelSampler(mask.masked_grid, blurring.masked_grid, 0.1, OverSampling.uniform(2))
+    assert (sampler.n_pixels, sampler.n_blurring, sampler.n_fitted_points, sampler.n_points) == (2, 12, 8, 20)
+    assert np.array_equal(sampler.grid[8:], blurring.masked_grid)
+    values = np.arange(20.0)
+    fitted, blurred = sampler.binned(values)
+    assert np.array_equal(fitted, [1.5, 5.5]) and np.array_equal(blurred, values[8:])
 
 
 def test_blurring_region_off_the_edge_raises():
@@ -123,7 +130,8 @@ def test_blurring_mask_of_point_kernel_is_empty_and_even_kernel_raises():
     mask = Mask.circular((9, 9), 0.1, 0.2)
     blurring = mask.blurring_mask_from((1, 1))
     assert blurring.pixels_in_mask == 0
-    sampler = OverSampler(blurring, 1)
-    assert sampler.binned(np.zeros((3, 0))).shape == (3, 0)
+    sampler = PixelSampler(mask.masked_grid, blurring.masked_grid, 0.1, OverSampling.uniform(1))
+    fitted, blurred = sampler.binned(np.ones((3, sampler.n_points)))
+    assert fitted.shape == (3, mask.pixels_in_mask) and blurred.shape == (3, 0)
     with pytest.raises(PSFError, match="odd"):
         mask.blurring_mask_from((4, 5))

@@ -8,7 +8,7 @@ import pytest
 from scipy.signal import convolve2d
 
 from lenspipe.data import Imaging, grid_2d_from, save_simulation, simulate_imaging
-from lenspipe.errors import DatasetError
+from lenspipe.errors import DatasetError, MaskError
 
 from .helpers import gaussian_psf
 
@@ -27,7 +27,7 @@ class GaussianSource:
 
 
 def _independent_model(source, shape, pixel_scale, psf, sub_size):
-    """Over-sample on the padded image by hand and convolve directly (no FFT, no OverSampler)."""
+    """Over-sample on the padded image by hand and convolve directly (no FFT, no PixelSampler)."""
     h_y, h_x = psf.shape[0] // 2, psf.shape[1] // 2
     padded = (shape[0] + 2 * h_y, shape[1] + 2 * h_x)
     centres = grid_2d_from(padded, pixel_scale).reshape(padded + (2,))
@@ -93,6 +93,9 @@ def test_bad_simulation_inputs_raise():
         simulate_imaging(GaussianSource(), (5, 5), 0.1, gaussian_psf(3), 0.0, seed=0)
     with pytest.raises(DatasetError, match="negative"):
         simulate_imaging(GaussianSource(intensity=-1.0), (5, 5), 0.1, gaussian_psf(3), 10.0, seed=0)
+    for sub_size in (0, 2.5):
+        with pytest.raises(MaskError, match="sub_size must be an integer >= 1"):
+            simulate_imaging(GaussianSource(), (5, 5), 0.1, gaussian_psf(3), 10.0, seed=0, sub_size=sub_size)
 
 
 def test_save_simulation_writes_fits_and_truth(tmp_path):

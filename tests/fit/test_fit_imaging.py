@@ -83,15 +83,28 @@ def test_batched_tracer_gives_batched_fit(small_lens):
     np.testing.assert_allclose(values, singles, rtol=1e-12)
 
 
-def test_tracing_matches_the_tracer_with_three_planes():
-    from lenspipe.fit.model_image import planes_from, traced_grids_from
+def test_preloaded_tracing_equals_plain_tracing_with_three_planes():
+    """The Tracer's one tracing path: with the first plane's mass preloaded (fixed) and the
+    second's free, every plane's grid equals the plain trace to rounding."""
+    from lenspipe.fit.preloads import Preloads
     from lenspipe.profiles import IsothermalSph, SersicSph
 
-    tracer = Tracer([Galaxy(0.5, mass=IsothermalSph(centre=(0.1, 0.0), einstein_radius=1.0)),
-                     Galaxy(0.8, mass=IsothermalSph(centre=(0.0, 0.2), einstein_radius=0.3),
-                            light=SersicSph(intensity=1.0, effective_radius=0.2, sersic_index=1.0)),
-                     Galaxy(2.0, light=SersicSph(intensity=2.0, effective_radius=0.1, sersic_index=2.0))])
-    grid = np.random.default_rng(0).uniform(-2, 2, (50, 2))
-    planes, betas = planes_from(tracer)
-    for ours, theirs in zip(traced_grids_from(grid, planes, betas), tracer.traced_grids_from(grid)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-13)
+    def tracer(radius):
+        return Tracer([Galaxy(0.5, mass=IsothermalSph(centre=(0.1, 0.0), einstein_radius=1.0)),
+                       Galaxy(0.8, mass=IsothermalSph(centre=(0.0, 0.2), einstein_radius=radius),
+                              light=SersicSph(intensity=1.0, effective_radius=0.2, sersic_index=1.0)),
+                       Galaxy(2.0, light=SersicSph(intensity=2.0, effective_radius=0.1, sersic_index=2.0))])
+
+    dataset = _tiny_dataset(np.array([[0.1, 0.2, 0.1], [0.2, 1.0, 0.2], [0.1, 0.2, 0.1]]))[0]
+    preloads = Preloads.from_tracers(dataset, tracer(0.3), tracer(0.4))
+    assert preloads.summary()["deflections"] == ["plane 0: mass"]
+    assert preloads.summary()["traced_grids"] == ["plane 1"]
+    for radius in (0.3, 0.35):
+        plain = tracer(radius).traced_grids_from(dataset.grid)
+        preloaded = tracer(radius).traced_grids_from(dataset.grid, preloads)
+        assert len(plain) == len(preloaded) == 3
+        for ours, theirs in zip(preloaded, plain):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-13)
+    # The source plane moves with the free second-plane mass (the preload is not a stale copy).
+    assert not np.allclose(tracer(0.3).traced_grids_from(dataset.grid, preloads)[2],
+                           tracer(0.35).traced_grids_from(dataset.grid, preloads)[2])

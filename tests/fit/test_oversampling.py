@@ -1,13 +1,15 @@
-"""Over-sampling: uniform converges to the exact pixel integral; the adaptive default meets its accuracy."""
+"""Over-sampling, the one module of the fit and the simulator: points, binning, maps, convergence to the
+exact pixel integral, and the adaptive default's accuracy."""
 
 import numpy as np
 import pytest
 from fit_helpers import gaussian_psf, p1_like_tracer
 from scipy.special import ndtr
 
-from lenspipe.data import Imaging, Mask, OverSampler, simulate_imaging
+from lenspipe.data import Imaging, Mask, simulate_imaging
+from lenspipe.errors import MaskError
 from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
-from lenspipe.fit.oversampling import OverSampling, PixelSampler, pixel_rule
+from lenspipe.fit.oversampling import OverSampling, PixelSampler, pixel_rule, sub_size_map_from_radial_bins
 from lenspipe.lensing import Galaxy, Tracer
 from lenspipe.profiles import GaussianSph, Sersic
 
@@ -41,10 +43,49 @@ def test_pixel_rule_weights_sum_to_one_and_integrate_polynomials(cells, order):
     assert mean_x2 == pytest.approx(1.0 / 12.0 - expected_error, abs=1e-14)
 
 
-def test_uniform_points_are_the_data_over_samplers_sub_pixels():
+def test_uniform_points_are_symmetric_about_pixel_centres():
+    mask = Mask(np.array([[True, False], [True, True]]), 1.0)  # one pixel, centre (0.5, 0.5)
+    sampler = _sampler(mask, OverSampling.uniform(2))
+    assert sampler.grid.tolist() == [[0.75, 0.25], [0.75, 0.75], [0.25, 0.25], [0.25, 0.75]]  # row-major, top first
+    sampler = _sampler(mask, OverSampling.uniform(3))
+    np.testing.assert_allclose(sampler.grid[:, 0], 0.5 + np.repeat([1 / 3, 0, -1 / 3], 3), atol=1e-15)
+    np.testing.assert_allclose(sampler.grid[:, 1], 0.5 + np.tile([-1 / 3, 0, 1 / 3], 3), atol=1e-15)
+    assert (sampler.n_pixels, sampler.n_fitted_points, sampler.n_points) == (1, 9, 9)
+
+
+def test_uniform_points_are_s_by_s_midpoints_of_every_pixel():
     mask = Mask.circular((12, 12), 0.1, 0.45)
     sampler = _sampler(mask, OverSampling.uniform(3))
-    np.testing.assert_allclose(sampler.grid, OverSampler(mask, 3).sub_grid, atol=1e-15)
+    steps = ((np.arange(3) + 0.5) / 3 - 0.5) * 0.1  # sub-pixel centres, 1/3 pixel apart
+    offsets = np.stack(np.meshgrid(-steps, steps, indexing="ij"), axis=-1).reshape(-1, 2)
+    expected = (mask.masked_grid[:, None, :] + offsets[None]).reshape(-1, 2)
+    np.testing.assert_allclose(sampler.grid, expected, rtol=0, atol=1e-15)
+
+
+def test_binning_is_the_mean_of_each_pixels_points():
+    mask = Mask.circular((9, 9), 0.1, 0.3)
+    sampler = _sampler(mask, OverSampling.uniform(4))
+    values = np.random.default_rng(3).normal(size=(2, 3, sampler.n_points))
+    binned, blurring = sampler.binned(values)
+    assert binned.shape == (2, 3, mask.pixels_in_mask) and blurring.shape == (2, 3, 0)
+    np.testing.assert_allclose(binned, values.reshape(2, 3, -1, 16).mean(axis=-1), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(sampler.binned(sampler.grid.T)[0], mask.masked_grid.T, rtol=0, atol=1e-15)
+    integers = np.arange(sampler.n_points, dtype=float)  # sums of integers and 1/16 are exact in binary
+    assert np.array_equal(sampler.binned(integers)[0], integers.reshape(-1, 16).mean(axis=1))
+    with pytest.raises(ValueError, match="points on the last axis"):
+        sampler.binned(values[..., :-1])
+
+
+def test_simulator_bins_with_the_fits_uniform_rule():
+    """simulate_imaging's model (1 x 1 PSF, so no padding) is the uniform sampler's pixel means of the light."""
+    profile = Sersic(centre=(0.03, -0.01), ell_comps=(0.1, 0.05), intensity=2.0, effective_radius=0.3,
+                     sersic_index=2.5)
+    for sub_size in (1, 3, 4):
+        _, model = simulate_imaging(profile, (14, 15), 0.05, np.ones((1, 1)), 1000.0, seed=0, sub_size=sub_size,
+                                    add_noise=False)
+        mask = Mask(np.zeros((14, 15), bool), 0.05)
+        expected = _pixel_means(profile, _sampler(mask, OverSampling.uniform(sub_size))).reshape(14, 15)
+        np.testing.assert_allclose(model, expected, rtol=1e-12)  # the same rule, up to the FFT's round-off
 
 
 def test_uniform_over_sampling_converges_to_the_analytic_pixel_integral():
@@ -73,6 +114,55 @@ def test_map_of_equal_sizes_equals_uniform():
     for size in (2, 5):
         expected = _pixel_means(profile, _sampler(mask, OverSampling.uniform(size)))
         np.testing.assert_allclose(mixed[sizes == size], expected[sizes == size], rtol=1e-14)
+
+
+def test_sub_sizes_from_radial_bins():
+    mask = Mask.circular((21, 21), 0.05, 0.5)
+    sizes = sub_size_map_from_radial_bins(mask, [(0.0, 0.0)], (0.1, 0.3), (32, 8, 2))
+    size_image = np.zeros(mask.shape, int)
+    size_image[~mask.array] = sizes
+    row = size_image[10]  # through the centre; pixel k from the centre is at 0.05 k arcsec
+    assert row[10:].tolist() == [32, 32, 8, 8, 8, 8, 2, 2, 2, 2, 2]  # r < 0.1, 0.1 <= r < 0.3, r >= 0.3
+    assert np.count_nonzero(sizes == 32) == 9  # r = 0, four pixels at 0.05 and four at 0.0707
+    two = sub_size_map_from_radial_bins(mask, [(0.0, 0.0), (0.0, 0.25)], (0.12,), (4, 1))
+    two_image = np.zeros(mask.shape, int)
+    two_image[~mask.array] = two
+    assert two_image[10, 10:].tolist() == [4, 4, 4, 4, 4, 4, 4, 4, 1, 1, 1]  # nearest centre wins
+    with pytest.raises(MaskError, match="one more sub size"):
+        sub_size_map_from_radial_bins(mask, [(0, 0)], (0.1, 0.3), (4, 2))
+    with pytest.raises(MaskError, match="increasing"):
+        sub_size_map_from_radial_bins(mask, [(0, 0)], (0.3, 0.1), (4, 2, 1))
+    with pytest.raises(MaskError, match="integer >= 1"):
+        sub_size_map_from_radial_bins(mask, [(0, 0)], (0.1,), (4, 0))
+
+
+def test_map_sampler_bins_each_pixel_to_its_own_mean():
+    mask = Mask.circular((21, 21), 0.05, 0.5)
+    sizes = sub_size_map_from_radial_bins(mask, [(0.0, 0.0)], (0.1, 0.3), (32, 8, 2))
+    sampler = _sampler(mask, OverSampling.from_map(sizes))
+    assert sampler.n_fitted_points == int((sizes**2).sum())
+    # the pixel owning each point, found from its coordinates (points lie strictly inside their pixel)
+    rows = np.rint(21 / 2 - 0.5 - sampler.grid[:, 0] / 0.05).astype(int)
+    columns = np.rint(sampler.grid[:, 1] / 0.05 + 21 / 2 - 0.5).astype(int)
+    index_image = np.full(mask.shape, -1)
+    index_image[~mask.array] = np.arange(mask.pixels_in_mask)
+    owner = index_image[rows, columns]
+    assert owner.min() == 0 and np.array_equal(np.bincount(owner, minlength=sampler.n_pixels), sizes**2)
+    values = np.random.default_rng(4).normal(size=(3, sampler.n_points))
+    expected = np.stack([np.bincount(owner, weights=v, minlength=sampler.n_pixels) / sizes**2 for v in values])
+    np.testing.assert_allclose(sampler.binned(values)[0], expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(sampler.binned(sampler.grid.T)[0], mask.masked_grid.T, rtol=0, atol=1e-14)
+
+
+def test_bad_sizes_raise():
+    mask = Mask.circular((9, 9), 0.1, 0.3)
+    for bad in (0, 2.5, -1):
+        with pytest.raises(MaskError, match="sub_size must be an integer >= 1"):
+            OverSampling.uniform(bad)
+    with pytest.raises(MaskError, match="one integer >= 1 per fitted pixel"):
+        OverSampling.from_map(np.array([2, 0, 3]))
+    with pytest.raises(MaskError, match=f"the mask has {mask.pixels_in_mask} pixels"):
+        _sampler(mask, OverSampling.from_map(np.full(3, 2)))
 
 
 def test_refinement_reintegrates_pixels_at_a_profile_centre():

@@ -8,7 +8,9 @@ from lenspipe.model import Model
 from lenspipe.pipeline.datasets import simulate_dataset
 from lenspipe.pipeline.run import FitRequest, run_fit
 from lenspipe.results import read_result
+from lenspipe.errors import CheckpointError, ConfigError
 from lenspipe.results.rebuild import analysis_from_result
+from lenspipe.settings import FitSettings
 
 SPEC = {
     "name": "tiny", "shape": [24, 24], "pixel_scale": 0.1, "psf_sigma": 0.08, "psf_shape": [5, 5],
@@ -37,10 +39,11 @@ def folder(tmp_path_factory):
     positions = np.array([[0.75, 0.05], [-0.65, 0.05]])
     write_dataset(folder / "dataset.fits", imaging, mask, positions=positions,
                   provenance={**provenance, "positions_threshold": 0.01})
-    request = FitRequest(dataset=str(folder / "dataset.fits"), model_spec=MODEL,
+    settings = FitSettings.from_dict({"initialise": "prior", "cosmology": "WMAP9",
+                                      "search": {"nwalkers": 8, "max_steps": 10, "checkpoint_every": 10}})
+    request = FitRequest(dataset=str(folder / "dataset.fits"), model_spec=MODEL, settings=settings,
                          out=str(folder / "result.h5"), stage="source_lp", unique_tag="tiny",
-                         seed=2, threads=1, initialise="prior", cosmology="WMAP9",
-                         search={"nwalkers": 8, "max_steps": 10, "checkpoint_every": 10})
+                         seed=2, threads=1)
     run_fit(request)
     return folder
 
@@ -50,9 +53,12 @@ def fitted(folder):
     return read_result(folder / "result.h5")
 
 
-def test_the_search_json_records_positions_threshold_and_cosmology(fitted):
-    assert fitted.search["positions_threshold"] == 0.01
-    assert fitted.search["cosmology"] == "WMAP9"
+def test_the_search_json_records_the_settings_with_the_datasets_threshold(fitted):
+    settings = FitSettings.from_dict(fitted.search["settings"])
+    assert settings.positions.threshold == 0.01  # unset in the request: the dataset's, resolved
+    assert settings.cosmology == "WMAP9"
+    assert settings.search.nwalkers == 8 and settings.initialise.mode == "prior"
+    assert fitted.search["settings_hash"] == settings.identity_hash()
     assert fitted.search["initialisation"] == {"mode": "prior"}
 
 
@@ -68,10 +74,15 @@ def test_a_rebuilt_analysis_gives_the_samplers_log_likelihood(fitted):
             fitted.log_likelihood[row], rel=1e-12, abs=1e-9)
     # The penalty (1e8 per arcsec of excess separation) is active at the poorest sample:
     # without it the same model scores far higher.
-    plain = analysis_from_result(dataset=fitted.dataset,
-                                 search={**fitted.search, "positions_threshold": 0.0})
+    unpenalised = {**fitted.search["settings"], "positions": {"threshold": 0.0}}
+    plain = analysis_from_result(dataset=fitted.dataset, search={**fitted.search, "settings": unpenalised})
     worst = model.instance_from_vector(fitted.parameters[rows[0]])
     assert plain.log_likelihood_function(worst) > fitted.log_likelihood[rows[0]] + 1e3
+
+
+def _settings(max_steps, **sections):
+    return FitSettings.from_dict({"initialise": "prior", **sections,
+                                  "search": {"nwalkers": 8, "checkpoint_every": 10, "max_steps": max_steps}})
 
 
 def test_a_fit_that_ran_out_of_steps_is_extended_by_raising_max_steps(folder, tmp_path):
@@ -80,17 +91,60 @@ def test_a_fit_that_ran_out_of_steps_is_extended_by_raising_max_steps(folder, tm
     dataset = tmp_path / "dataset.fits"
     dataset.write_bytes((folder / "dataset.fits").read_bytes())
     common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny",
-                  seed=2, threads=1, initialise="prior")
-    search = {"nwalkers": 8, "checkpoint_every": 10}
-    short = FitRequest(out=str(tmp_path / "short.h5"), checkpoint=str(tmp_path / "ck.h5"),
-                       search={**search, "max_steps": 10}, **common)
-    run_fit(short)
-    extended = run_fit(FitRequest(out=str(tmp_path / "short.h5"),
-                                  checkpoint=str(tmp_path / "ck.h5"),
-                                  search={**search, "max_steps": 20}, **common))
-    whole = run_fit(FitRequest(out=str(tmp_path / "whole.h5"), search={**search, "max_steps": 20},
-                               **common))
+                  seed=2, threads=1)
+    short = FitRequest(out=str(tmp_path / "short.h5"), settings=_settings(10), **common)
+    first = run_fit(short)
+    assert (tmp_path / "short.checkpoint.h5").exists()  # the default checkpoint is derived from --out
+    extended = run_fit(FitRequest(out=str(tmp_path / "short.h5"), settings=_settings(20), **common))
+    whole = run_fit(FitRequest(out=str(tmp_path / "whole.h5"), settings=_settings(20), **common))
     assert extended.search["diagnostics"]["resumed_from_step"] == 10
     assert extended.search["diagnostics"]["steps"] == whole.search["diagnostics"]["steps"] == 20
     np.testing.assert_array_equal(extended.parameters, whole.parameters)
     np.testing.assert_array_equal(extended.log_likelihood, whole.log_likelihood)
+    # The budget is not part of the result's identity either: the extended fit is the same fit.
+    assert first.identifier == extended.identifier == whole.identifier
+
+
+@pytest.mark.parametrize("changed, setting", [
+    ({"likelihood": {"over_sampling": "uniform"}}, "likelihood.over_sampling"),
+    ({"cosmology": "Planck18"}, "cosmology"),
+    ({"positions": {"threshold": 0.5}}, "positions.threshold"),
+])
+def test_a_checkpoint_made_under_other_settings_is_refused(folder, tmp_path, changed, setting):
+    """A rerun whose likelihood, cosmology or positions settings changed never continues the old
+    chain: the refusal names the setting and how to start afresh, and nothing is written."""
+    dataset = tmp_path / "dataset.fits"
+    dataset.write_bytes((folder / "dataset.fits").read_bytes())
+    common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny",
+                  seed=2, threads=1)
+    out = tmp_path / "result.h5"
+    run_fit(FitRequest(out=str(out), settings=_settings(10), **common))
+    before = out.read_bytes()
+    with pytest.raises(CheckpointError, match=rf"setting {setting}: checkpoint .*Delete .*result\.checkpoint\.h5"):
+        run_fit(FitRequest(out=str(out), settings=_settings(10, **changed), **common))
+    assert out.read_bytes() == before
+
+
+def test_two_fits_in_one_folder_do_not_share_a_checkpoint(folder, tmp_path):
+    """By hand, two fits written to one folder each get their own checkpoint: the second starts
+    afresh (no 'resuming'), and its chain equals the same fit run alone."""
+    dataset = tmp_path / "dataset.fits"
+    dataset.write_bytes((folder / "dataset.fits").read_bytes())
+    common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny", threads=1)
+    run_fit(FitRequest(out=str(tmp_path / "a.h5"), seed=2, settings=_settings(10), **common))
+    second = run_fit(FitRequest(out=str(tmp_path / "b.h5"), seed=5, settings=_settings(10), **common))
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    reference = run_fit(FitRequest(out=str(alone / "b.h5"), seed=5, settings=_settings(10), **common))
+    assert second.search["diagnostics"].get("resumed_from_step") in (None, 0)
+    assert {p.name for p in tmp_path.glob("*.checkpoint.h5")} == {"a.checkpoint.h5", "b.checkpoint.h5"}
+    np.testing.assert_array_equal(second.parameters, reference.parameters)
+
+
+def test_an_output_path_equal_to_an_input_is_refused(folder, tmp_path):
+    dataset = tmp_path / "dataset.fits"
+    dataset.write_bytes((folder / "dataset.fits").read_bytes())
+    before = dataset.read_bytes()
+    with pytest.raises(ConfigError, match="overwrite an input"):
+        run_fit(FitRequest(dataset=str(dataset), out=str(dataset), model_spec=MODEL, settings=_settings(10)))
+    assert dataset.read_bytes() == before

@@ -55,8 +55,26 @@ def test_batched_arrays_are_not_validated():
     profiles.PowerLaw(slope=np.array([[2.0], [3.5]]))
 
 
-def test_valid_boundaries_are_accepted():
-    profiles.PowerLaw(slope=1.0001, einstein_radius=0.0)
-    profiles.PowerLawSph(slope=2.9999)
-    profiles.Sersic(sersic_index=0.3, effective_radius=1e-6)
-    profiles.NFW(scale_radius=1e-3, kappa_s=-0.1)  # kappa_s is linear: any sign is allowed
+@pytest.mark.parametrize(
+    "cls, values",
+    [
+        (profiles.PowerLaw, dict(slope=1.0001, einstein_radius=0.0)),
+        (profiles.PowerLawSph, dict(slope=2.9999)),
+        (profiles.Sersic, dict(sersic_index=0.3, effective_radius=1e-6)),
+        (profiles.NFW, dict(scale_radius=1e-3, kappa_s=-0.1)),  # kappa_s is linear: any sign is allowed
+        (profiles.Gaussian, dict(sigma=1e-6)),
+    ],
+    ids=lambda x: getattr(x, "__name__", ""),
+)
+def test_valid_boundaries_are_accepted(cls, values):
+    """Values just inside a domain construct, are stored as given and evaluate to finite numbers."""
+    profile = cls(**values)
+    for name, value in values.items():
+        assert getattr(profile, name) == value
+    grid = np.array([[0.0, 0.0], [0.05, -0.02], [0.3, 0.4], [-1.2, 0.7]])  # includes the centre
+    if isinstance(profile, profiles.LightProfile):
+        outputs = [profile.image_from(grid)]
+    else:
+        outputs = [profile.convergence_from(grid), profile.deflections_yx_from(grid)]
+    for output in outputs:
+        assert output.shape[0] == len(grid) and np.all(np.isfinite(output)), (cls.__name__, output)

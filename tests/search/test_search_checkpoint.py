@@ -125,10 +125,25 @@ def test_checkpoint_of_another_fit_is_refused(tmp_path):
         ZeusSearch(**settings).fit(toy_model(), gaussian_log_likelihoods,
                                    checkpoint_path=path, identity=other)
     message = str(error.value)
-    assert "dataset" not in message.split("(")[0] and "Delete the checkpoint" in message
+    assert "model: checkpoint " in message and "dataset" not in message
+    assert f"Delete {path} to start this fit afresh" in message
     with pytest.raises(CheckpointError, match="walkers"):
         ZeusSearch(**dict(settings, nwalkers=10)).fit(
             toy_model(), gaussian_log_likelihoods, checkpoint_path=path, identity=IDENTITY)
+
+
+def test_a_differing_setting_is_named_key_by_key(tmp_path):
+    """Identity entries that are dicts of settings are compared setting by setting."""
+    path = tmp_path / "search.h5"
+    settings = dict(SETTINGS, max_steps=20)
+    mine = dict(IDENTITY, settings={"likelihood.over_sampling": "adaptive", "cosmology": "Planck15"})
+    ZeusSearch(**settings).fit(toy_model(), gaussian_log_likelihoods, checkpoint_path=path, identity=mine)
+    other = dict(IDENTITY, settings={"likelihood.over_sampling": "uniform", "cosmology": "Planck15"})
+    with pytest.raises(CheckpointError) as error:
+        ZeusSearch(**settings).fit(toy_model(), gaussian_log_likelihoods, checkpoint_path=path, identity=other)
+    message = str(error.value)
+    assert "setting likelihood.over_sampling: checkpoint 'adaptive', this fit 'uniform'" in message
+    assert "cosmology" not in message
 
 
 def test_unreadable_checkpoint_raises(tmp_path):

@@ -53,6 +53,8 @@ def test_lint_and_format_are_clean():
     ({"seed": -3}, "seed"),
     ({"search": {"nwalkers": "many"}}, "nwalkers"),
     ({"unknown_key": 1}, "unknown_key"),
+    ({"likelihood": {"over_sampling": "adaptve"}}, "likelihood.over_sampling = 'adaptve' is not one of"),
+    ({"search": {"max_step": 10}}, "unknown setting search.max_step; did you mean 'max_steps'?"),
 ])
 def test_a_config_schema_violation_fails_at_load(tmp_path, change, message):
     config = write_config(tmp_path / "bad.yaml", **change)
