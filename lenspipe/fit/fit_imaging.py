@@ -152,6 +152,32 @@ class MaskedImaging:
                 "over_sampling": self.sampler.describe()}
 
 
+class _cached:
+    """A cached property that takes no lock.
+
+    ``functools.cached_property`` holds one lock per class, not per instance, before Python
+    3.12, so fits computed on the chunked evaluator's threads would run one at a time
+    (measured on P1: 6.5 ms against 3.6 ms per vector on 2 threads). Each fit is used by one
+    thread, so no lock is needed: the value is stored in the instance's ``__dict__``, which
+    later lookups find first.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.__doc__ = function.__doc__
+        self.name = function.__name__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = self.function(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
 class FitImaging:
     """The fit of a tracer's model image to a masked dataset.
 
@@ -187,12 +213,12 @@ class FitImaging:
         self.preloads = preloads
         self.galaxy_names = None if galaxy_names is None else [str(name) for name in galaxy_names]
 
-    @functools.cached_property
+    @_cached
     def model_fit(self) -> ModelFit:
         """The model with the linear light profiles' terms, amplitudes and bases (:class:`ModelFit`)."""
         return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model, self.timer)
 
-    @functools.cached_property
+    @_cached
     def model_data(self) -> np.ndarray:
         """(..., N) the blurred model of the fitted pixels, plus the sky level."""
         return self.model_fit.model
@@ -211,7 +237,7 @@ class FitImaging:
         """Whether any light profile's intensity is solved for."""
         return any(is_linear(p) for g in self.tracer.galaxies for p in g.light_profiles.values())
 
-    @functools.cached_property
+    @_cached
     def linear_intensities(self) -> dict:
         """The solved intensity of every linear light profile, by path.
 
@@ -226,7 +252,7 @@ class FitImaging:
             out[self._intensity_key(term)] = float(value) if np.ndim(value) == 0 else value
         return out
 
-    @functools.cached_property
+    @_cached
     def tracer_with_intensities(self):
         """The tracer with each linear light profile replaced by its standard profile at its solved intensity.
 
@@ -253,12 +279,12 @@ class FitImaging:
         return Tracer(galaxies, cosmology=self.tracer.cosmology)
 
     # ------------------------------------------------------------ likelihood
-    @functools.cached_property
+    @_cached
     def residuals(self) -> np.ndarray:
         """(..., N) data - model."""
         return self.dataset.data - self.model_data
 
-    @functools.cached_property
+    @_cached
     def chi_squared(self):
         """``sum(((d - m) / sigma)^2)`` over the fitted pixels; float, or (K,) for a batch."""
         value = chi_squared_from(self.residuals, self.dataset.inverse_variance)
@@ -303,7 +329,7 @@ class FitImaging:
         """(..., N_y, N_x) ((data - model) / sigma)^2 in the mask."""
         return self.dataset.image_2d_from(self.residuals**2 * self.dataset.inverse_variance)
 
-    @functools.cached_property
+    @_cached
     def galaxy_blurred_data(self) -> list:
         """Per galaxy (``tracer.galaxies`` order), the (..., N) blurred image of its light (zeros if none).
 
