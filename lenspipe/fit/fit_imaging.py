@@ -230,7 +230,8 @@ class FitImaging:
     def _intensity_key(self, term) -> str:
         index = self._galaxy_index(term.galaxy)
         name = self.galaxy_names[index] if self.galaxy_names is not None else str(index)
-        return f"galaxies.{name}.{term.name}.intensity"
+        suffix = "" if term.index is None else f"_{term.index}"
+        return f"galaxies.{name}.{term.name}.intensity{suffix}"
 
     @property
     def has_linear_light_profiles(self) -> bool:
@@ -243,7 +244,9 @@ class FitImaging:
 
         ``{"galaxies.<galaxy>.<profile>.intensity": value}``, ``<galaxy>`` the galaxy's name
         (``galaxy_names``) or its index in ``tracer.galaxies``; a value is a float, or a (K,)
-        array for a batch. Empty without linear light profiles.
+        array for a batch. A profile with several amplitudes (an MGE) has one key per
+        Gaussian, ``...<profile>.intensity_<i>``, ``i = 0`` the narrowest. Empty without
+        linear light profiles.
         """
         fit = self.model_fit
         out = {}
@@ -256,25 +259,30 @@ class FitImaging:
     def tracer_with_intensities(self):
         """The tracer with each linear light profile replaced by its standard profile at its solved intensity.
 
-        Batched amplitudes become (K, 1) intensities. The tracer itself when there is no
-        linear light profile.
+        Batched amplitudes become (K, 1) intensities; an MGE becomes the ``Basis`` of its
+        Gaussians (``MGE.with_intensities``). The tracer itself when there is no linear light
+        profile.
         """
         fit = self.model_fit
         if not fit.linear:
             return self.tracer
         from ..lensing import Galaxy, Tracer  # lensing sits below fit
 
-        solved = {}
+        solved = {}  # (profile, name, galaxy) -> [amplitude index, ...]
         for l, term in enumerate(fit.linear):
-            value = fit.amplitudes[..., l]
-            solved[id(term.profile), term.name, id(term.galaxy)] = (
-                float(value) if np.ndim(value) == 0 else value[..., None])
+            solved.setdefault((id(term.profile), term.name, id(term.galaxy)), []).append(l)
         galaxies = []
         for galaxy in self.tracer.galaxies:
             profiles = {}
             for name, profile in galaxy.profiles.items():
-                key = (id(profile), name, id(galaxy))
-                profiles[name] = profile.with_intensity(solved[key]) if key in solved else profile
+                columns = solved.get((id(profile), name, id(galaxy)))
+                if columns is None:
+                    profiles[name] = profile
+                elif getattr(profile, "amplitude_count", None) is not None:  # an MGE: (..., G)
+                    profiles[name] = profile.with_intensities(fit.amplitudes[..., columns])
+                else:
+                    value = fit.amplitudes[..., columns[0]]
+                    profiles[name] = profile.with_intensity(float(value) if np.ndim(value) == 0 else value[..., None])
             galaxies.append(Galaxy(galaxy.redshift, **profiles))
         return Tracer(galaxies, cosmology=self.tracer.cosmology)
 

@@ -2,52 +2,116 @@
 
 A linear light profile (``SersicLinear``, ...; CONVENTIONS.md: "Linear variants have no
 ``intensity``: it is solved for") contributes ``a_l B_l`` to the model, ``B_l`` its
-PSF-blurred image at unit intensity (its *basis*). Given the rest of the model ``m0``
-(every non-linear profile, blurred, plus the sky), the data ``d`` and the inverse
-variance ``w`` of the fitted pixels, :func:`solve_amplitudes` finds
+PSF-blurred image at unit intensity (its *basis*); an MGE contributes one basis per Gaussian.
+Given the rest of the model ``m0`` (every non-linear profile, blurred, plus the sky), the
+data ``d`` and the inverse variance ``w`` of the fitted pixels, :func:`solve_amplitudes` finds
 
     a = argmin_{a >= 0} sum_i w_i (d_i - m0_i - sum_l a_l B_li)^2,
 
 vectorised over a batch of models, in steps:
 
-1. normal equations ``F = B W B^T`` (..., L, L) and ``b = B W (d - m0)`` (..., L), by
-   ``einsum`` (no threaded BLAS: a row's bits do not depend on the batch);
+1. normal equations ``F = S S^T`` (..., L, L) and ``b = S (sqrt(w) (d - m0))`` (..., L) with
+   ``S = B sqrt(w)``, one matrix product per model (numpy calls BLAS once per model of a
+   stack, so a row's bits do not depend on the batch), on one BLAS thread
+   (:func:`single_threaded_blas`);
 2. Jacobi scaling ``F' = D F D``, ``b' = D b`` with ``D = diag(F)^(-1/2)``: a unit diagonal,
    whatever the profiles' units. A profile with (almost) no light in the mask
    (``F_ll <= 0``, not finite, or below :data:`NEGLIGIBLE` times the largest ``F_mm``)
-   gets amplitude 0;
-3. the unconstrained solution by Cholesky elimination written out over the L axis
-   (L is small); a pivot below :data:`COLLINEAR` (the profile is, to that precision, a
-   combination of the ones before it) drops that profile (amplitude 0): no exception,
-   no NaN, for any batch member;
-4. the models with a negative amplitude: every subset of the profiles (2^L of them,
-   all at once) is solved unconstrained on its own, and the feasible one (all
-   amplitudes >= 0; the empty set always is) with the least chi-squared, i.e. the least
-   ``-2 a.b + a^T F a``, is kept. That is the exact non-negative least-squares solution
-   (the minimiser of a convex quadratic over the orthant is the unconstrained minimiser on
-   the face it lies on), checked against ``scipy.optimize.nnls`` in the tests.
+   gets amplitude 0 (its row and column become the identity's, its ``b'`` 0);
+3. per model, the pivoted Cholesky factorisation ``P^T F' P = U^T U`` (LAPACK ``dpstrf``),
+   stopped at the first pivot at or below :data:`COLLINEAR`: its rank r leaves out the part
+   of a basis that is, to that precision, a combination of the others (duplicated or nested
+   Gaussians: no exception, no NaN). With r = L the unconstrained solution, if all >= 0, is
+   the answer (the usual case for a few profiles);
+4. otherwise ``||U P^T a - c||^2`` with ``U^T c = P^T b'`` equals ``a^T F' a - 2 a.b'`` up
+   to a constant, so the non-negative problem is ``scipy.optimize.nnls(U P^T, c)`` on the
+   small r x L factor (Lawson & Hanson's active set: about 0.2 ms for L = 60, linear in
+   the number of models, where enumerating the 2^L active sets is not).
 
-The cost is a few einsums over the fitted pixels and a few dozen array operations on
-(..., L, L) arrays: negligible beside the profiles' evaluation.
+A model with a NaN in ``F`` or ``b`` gets NaN amplitudes, and so does one where the active
+set fails to converge (the likelihood is then discarded, as for any non-finite model).
+
+Accuracy. The normal equations square the bases' condition number, and an MGE's Gaussians
+are nearly collinear (eigenvalues of ``F'`` down to 1e-16). Two choices keep the solution
+exact: :data:`COLLINEAR` sits just above rounding (``L eps`` ~ 1e-14), and a basis past the
+rank keeps its projection on the kept ones (the full r x L factor). The chi-squared then
+equals that of ``scipy.optimize.nnls`` on the weighted design matrix (QR, no normal equations)
+to 1e-10 relative on P1-MGE and for 60 Gaussians in one MGE (tests/fit/test_linear.py);
+dropping those bases outright, or a threshold of 1e-10, lost up to 18 in chi-squared on P1.
+
+Cost, for the 60 bases of P1-MGE (7,860 pixels): about 1 ms for step 1 and 0.2-0.5 ms for
+steps 2-4 per model (benchmarks/mge.py).
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import threading
 
 import numpy as np
+from scipy import linalg
+from scipy.linalg import lapack
+from scipy.optimize import nnls
 
-__all__ = ["solve_amplitudes", "normal_equations_from", "nnls_from_normal_equations", "COLLINEAR", "NEGLIGIBLE"]
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # optional: without it BLAS keeps its own thread count
+    ThreadpoolController = None
 
-#: Pivots of the unit-diagonal normal matrix below this drop a profile (collinear with others).
-COLLINEAR = 1e-10
+__all__ = ["solve_amplitudes", "normal_equations_from", "nnls_from_normal_equations", "stacked_bases_from",
+           "single_threaded_blas", "COLLINEAR", "NEGLIGIBLE"]
+
+#: Pivots of the unit-diagonal normal matrix at or below this end the factorisation (see Accuracy).
+COLLINEAR = 1e-13
 #: A profile whose ``F_ll`` is below this fraction of the largest ``F_mm`` has no usable light.
 NEGLIGIBLE = 1e-24
 
 
-def _dot(a, b):
-    """``sum_i a_i b_i`` over the last axis (einsum: no BLAS, the same bits per row whatever the batch)."""
-    return np.einsum("...i,...i->...", a, b)
+_BLAS = {"lock": threading.Lock(), "depth": 0, "saved": None, "controller": None}
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Run the enclosed matrix products on one BLAS thread (restored when the last user leaves).
+
+    The Gram matrix of 60 bases over 8,000 pixels is 1 ms on one OpenBLAS thread but 5-10 ms
+    with OpenBLAS's default of one thread per core on a loaded 2-core machine (its threads
+    wait on each other), and the likelihood already runs one model chunk per core. Counted
+    under a lock, so concurrent callers (the chunked evaluator's threads) nest correctly.
+    A no-op without ``threadpoolctl``.
+    """
+    state = _BLAS
+    if ThreadpoolController is None:
+        yield
+        return
+    with state["lock"]:
+        if state["controller"] is None:
+            state["controller"] = ThreadpoolController().select(user_api="blas")
+        if state["depth"] == 0:
+            state["saved"] = [lib.num_threads for lib in state["controller"].lib_controllers]
+            for lib in state["controller"].lib_controllers:
+                lib.set_num_threads(1)
+        state["depth"] += 1
+    try:
+        yield
+    finally:
+        with state["lock"]:
+            state["depth"] -= 1
+            if state["depth"] == 0:
+                for lib, threads in zip(state["controller"].lib_controllers, state["saved"]):
+                    lib.set_num_threads(threads)
+
+
+def stacked_bases_from(bases) -> np.ndarray:
+    """The bases as one (..., L, N) array (a list of broadcastable (..., N) arrays, or already stacked)."""
+    if isinstance(bases, np.ndarray):
+        return bases
+    bases = [np.asarray(basis, dtype=np.float64) for basis in bases]
+    lead = np.broadcast_shapes(*(basis.shape[:-1] for basis in bases))
+    stacked = np.empty(lead + (len(bases), bases[0].shape[-1]))
+    for index, basis in enumerate(bases):
+        stacked[..., index, :] = basis
+    return stacked
 
 
 def normal_equations_from(model, bases, data, inverse_variance):
@@ -61,23 +125,15 @@ def normal_equations_from(model, bases, data, inverse_variance):
         The basis images (each broadcastable against ``model``).
     data, inverse_variance : ndarray, shape (N,)
     """
-    bases = _as_list(bases)
-    residual = data - model
-    count = len(bases)
-    weighted = [basis * inverse_variance for basis in bases]
-    products = {}
-    for l in range(count):
-        for m in range(l, count):
-            products[l, m] = _dot(weighted[l], bases[m])
-    rhs = [_dot(w_basis, residual) for w_basis in weighted]
-    lead = np.broadcast_shapes(*(np.shape(v) for v in products.values()), *(np.shape(v) for v in rhs))
-    normal = np.empty(lead + (count, count))
-    for (l, m), value in products.items():
-        normal[..., l, m] = value
-        normal[..., m, l] = value
-    vector = np.empty(lead + (count,))
-    for l, value in enumerate(rhs):
-        vector[..., l] = value
+    stacked = stacked_bases_from(bases)
+    root = np.sqrt(inverse_variance)
+    weighted = stacked * root  # S = B sqrt(w)
+    residual = (data - model) * root
+    lead = np.broadcast_shapes(weighted.shape[:-2], residual.shape[:-1])
+    weighted = np.broadcast_to(weighted, lead + weighted.shape[-2:])
+    with single_threaded_blas():
+        normal = weighted @ np.swapaxes(weighted, -1, -2)
+        vector = (weighted @ np.broadcast_to(residual, lead + residual.shape[-1:])[..., None])[..., 0]
     return normal, vector
 
 
@@ -89,7 +145,7 @@ def solve_amplitudes(model, bases, data, inverse_variance):
     model : ndarray, shape (..., N)
         ``m0``: every non-linear component, blurred, plus the sky.
     bases : sequence of L ndarrays (..., N), or ndarray (..., L, N)
-        The blurred unit-intensity images of the L linear profiles; each broadcasts over
+        The blurred unit-intensity images of the L linear bases; each broadcasts over
         the batch (a preloaded basis may be (N,) beside (K, N) ones).
     data, inverse_variance : ndarray, shape (N,)
         Of the fitted pixels.
@@ -101,92 +157,79 @@ def solve_amplitudes(model, bases, data, inverse_variance):
     model : ndarray, shape (..., N)
         ``m0 + sum_l a_l B_l``.
     """
-    bases = _as_list(bases)
-    normal, vector = normal_equations_from(model, bases, data, inverse_variance)
+    stacked = stacked_bases_from(bases)
+    normal, vector = normal_equations_from(model, stacked, data, inverse_variance)
     amplitudes = nnls_from_normal_equations(normal, vector)
-    total = model
-    for l, basis in enumerate(bases):
-        total = total + amplitudes[..., l, None] * basis
-    return amplitudes, total
+    lead = np.broadcast_shapes(amplitudes.shape[:-1], stacked.shape[:-2])
+    with single_threaded_blas():
+        solved = (np.broadcast_to(amplitudes, lead + amplitudes.shape[-1:])[..., None, :]
+                  @ np.broadcast_to(stacked, lead + stacked.shape[-2:]))[..., 0, :]
+    return amplitudes, model + solved
 
 
 def nnls_from_normal_equations(normal, vector):
     """``argmin_{a >= 0} (a^T F a - 2 a.b)`` for (..., L, L) ``F`` and (..., L) ``b`` (steps 2-4).
 
-    ``F`` must be symmetric positive semi-definite (a Gram matrix). A row with a NaN in
-    ``b`` keeps it (the likelihood is then discarded, as for any non-finite model).
+    ``F`` must be symmetric positive semi-definite (a Gram matrix).
     """
     normal = np.asarray(normal, dtype=np.float64)
     vector = np.asarray(vector, dtype=np.float64)
     lead, count = vector.shape[:-1], vector.shape[-1]
     normal = normal.reshape(-1, count, count)
     vector = vector.reshape(-1, count)
-    index = np.arange(count)
-    diagonal = normal[:, index, index]
-    finite = np.isfinite(diagonal)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        largest = np.max(np.where(finite, diagonal, 0.0), axis=-1, keepdims=True)
-        usable = finite & (diagonal > 0) & (diagonal > NEGLIGIBLE * largest)
-        scale = np.where(usable, 1.0 / np.sqrt(diagonal), 0.0)
-    scaled = normal * scale[:, :, None] * scale[:, None, :]
-    rhs = vector * scale
-    all_usable = bool(usable.all())
-    solution = _solve_unit_spd(scaled, rhs, None if all_usable else usable)
-    negative = np.any(solution < 0, axis=-1)
-    if negative.any():
-        rows = np.flatnonzero(negative)
-        subsets = np.array(list(itertools.product((False, True), repeat=count)), dtype=bool)  # (S, L)
-        f_rows, b_rows = scaled[rows], rhs[rows]  # (R, L, L), (R, L)
-        active = usable[rows][:, None, :] & subsets[None]  # (R, S, L)
-        candidates = _solve_unit_spd(np.broadcast_to(f_rows[:, None], active.shape + (count,)),
-                                     np.broadcast_to(b_rows[:, None], active.shape), active)  # (R, S, L)
-        quadratic = (np.einsum("rsl,rlm,rsm->rs", candidates, f_rows, candidates)
-                     - 2.0 * np.einsum("rsl,rl->rs", candidates, b_rows))
-        feasible = np.all(candidates >= 0, axis=-1)  # the empty subset (index 0) always is
-        best = np.argmin(np.where(feasible, quadratic, np.inf), axis=-1)
-        solution[rows] = candidates[np.arange(rows.size), best]
+    scaled, rhs, scale, finite = _unit_diagonal(normal, vector)
+    solution = np.full(vector.shape, np.nan)
+    rows = np.flatnonzero(finite)
+    if rows.size:
+        solution[rows] = _nonnegative_solutions(scaled[rows], rhs[rows])
     return (solution * scale).reshape(lead + (count,))
 
 
-def _solve_unit_spd(matrix, rhs, active=None):
-    """Solve ``A x = y`` restricted to the ``active`` variables (None: all), x = 0 elsewhere; batched.
-
-    ``matrix`` (..., L, L) is symmetric with unit diagonal where active. Cholesky-style
-    elimination without pivoting (stable for such matrices), written over the L axis; a pivot
-    <= :data:`COLLINEAR` drops its variable. Never modifies its arguments.
-    """
-    count = matrix.shape[-1]
-    if active is None:
-        a = np.array(matrix)
-        y = np.array(rhs)
-    else:
-        a = np.where(active[..., :, None] & active[..., None, :], matrix, 0.0)
-        y = np.where(active, rhs, 0.0)
-        index = np.arange(count)
-        a[..., index, index] = np.where(active, a[..., index, index], 1.0)
-    for k in range(count):
-        pivot = a[..., k, k]
-        drop = ~(pivot > COLLINEAR)
-        if drop.any():
-            a[..., k, :] = np.where(drop[..., None], 0.0, a[..., k, :])
-            a[..., :, k] = np.where(drop[..., None], 0.0, a[..., :, k])
-            a[..., k, k] = np.where(drop, 1.0, pivot)
-            y[..., k] = np.where(drop, 0.0, y[..., k])
-            pivot = a[..., k, k]
-        if k + 1 < count:
-            factor = a[..., k + 1:, k] / pivot[..., None]
-            a[..., k + 1:, k + 1:] -= factor[..., :, None] * a[..., None, k, k + 1:]
-            y[..., k + 1:] -= factor * y[..., k, None]
-    x = np.empty_like(y)
-    for k in range(count - 1, -1, -1):
-        value = y[..., k]
-        if k + 1 < count:
-            value = value - np.einsum("...j,...j->...", a[..., k, k + 1:], x[..., k + 1:])
-        x[..., k] = value / a[..., k, k]
-    return x
+def _unit_diagonal(normal, vector):
+    """Step 2: (scaled F', b', the scale D (R, L), which rows are finite (R,))."""
+    count = vector.shape[-1]
+    index = np.arange(count)
+    diagonal = normal[:, index, index]
+    finite_diagonal = np.isfinite(diagonal)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        largest = np.max(np.where(finite_diagonal, diagonal, 0.0), axis=-1, keepdims=True)
+        usable = finite_diagonal & (diagonal > 0) & (diagonal > NEGLIGIBLE * largest)
+        scale = np.where(usable, 1.0 / np.sqrt(np.where(usable, diagonal, 1.0)), 0.0)
+        both = usable[:, :, None] & usable[:, None, :]
+        scaled = np.where(both, normal * scale[:, :, None] * scale[:, None, :], 0.0)
+        rhs = np.where(usable, vector * scale, 0.0)
+    scaled[:, index, index] = 1.0
+    finite = np.isfinite(scaled).all(axis=(-2, -1)) & np.isfinite(rhs).all(axis=-1)
+    return scaled, rhs, scale, finite
 
 
-def _as_list(bases):
-    if isinstance(bases, np.ndarray):
-        return [bases[..., l, :] for l in range(bases.shape[-2])]
-    return list(bases)
+def _nonnegative_solutions(scaled, rhs):
+    """Steps 3-4 for (R, L, L) unit-diagonal ``F'`` and (R, L) ``b'``, all finite."""
+    solution = np.empty_like(rhs)
+    with single_threaded_blas():
+        for r, (matrix, b) in enumerate(zip(scaled, rhs)):
+            solution[r] = _nonnegative_solution(matrix, b)
+    return solution
+
+
+def _nonnegative_solution(matrix, b):
+    """One model: pivoted Cholesky ``P^T F' P = U^T U`` of rank r (U: r x L), then the
+    unconstrained solution if r = L and it is >= 0, else ``nnls(U P^T, c)``, ``U_r^T c = (P^T b')_r``."""
+    upper, pivots, rank, _ = lapack.dpstrf(matrix, lower=0, tol=COLLINEAR)
+    count = b.size
+    if rank == 0:
+        return np.zeros(count)
+    order = pivots - 1
+    upper = np.triu(upper[:rank, :])  # the rows of the kept pivots, every column
+    c = linalg.solve_triangular(upper[:, :rank], b[order[:rank]], trans="T", check_finite=False)
+    if rank == count:
+        unconstrained = np.empty(count)
+        unconstrained[order] = linalg.solve_triangular(upper, c, check_finite=False)
+        if np.all(unconstrained >= 0):
+            return unconstrained
+    factor = np.empty((rank, count))  # U P^T: a dropped basis keeps its projection on the kept ones
+    factor[:, order] = upper
+    try:
+        return nnls(factor, c, maxiter=100 * count)[0]
+    except RuntimeError:  # no convergence (not met in the tests): the model is discarded
+        return np.full(count, np.nan)

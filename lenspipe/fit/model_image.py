@@ -21,7 +21,11 @@ refined on its own (:func:`linear_basis_from`), convolved on its own (a fixed on
 blurred basis comes from the preloads), and the non-negative amplitudes that best fit the
 data given the rest of the model (steps 1-4) are solved for by
 :func:`lenspipe.fit.linear.solve_amplitudes`; the model is the rest plus the amplitudes
-times the bases. A model with no linear profile takes exactly the path above.
+times the bases. A profile with several amplitudes (an ``MGE``: ``amplitude_count``
+Gaussians) gives one :class:`LinearTerm` per amplitude (``index`` 0, 1, ...); its G images
+are evaluated, binned and convolved together (``images_from``: one rotation, one batched
+FFT) and, all being Gaussians (smooth), not refined. A model with no linear profile takes
+exactly the path above.
 
 :func:`chi_squared_from` reduces the residuals; :func:`light_terms_from` and
 :func:`binned_light_from` are steps shared with the preloads and the analysis.
@@ -40,7 +44,7 @@ from .linear import solve_amplitudes
 
 __all__ = ["ModelFit", "LinearTerm", "StepTimer", "model_data_from", "model_fit_from",
            "light_terms_from", "linear_light_terms_from", "binned_light_from", "linear_basis_from",
-           "linear_bases_from", "chi_squared_from", "is_linear"]
+           "linear_bases_from", "chi_squared_from", "is_linear", "amplitude_count"]
 
 
 class StepTimer:
@@ -75,13 +79,23 @@ def is_linear(profile) -> bool:
 
 
 class LinearTerm(typing.NamedTuple):
-    """A linear light profile met in the planes: where it is, and its preloaded blurred basis or None."""
+    """One solved amplitude: its linear light profile, where it is, and its preloaded blurred basis or None.
+
+    ``index`` is None for a profile with one amplitude (``SersicLinear``), else the position of
+    the amplitude in the profile's ``amplitude_count`` (an ``MGE``'s Gaussian, narrowest first).
+    """
 
     plane: int
     galaxy: object
     name: str
     profile: object
     basis: object = None
+    index: typing.Optional[int] = None
+
+
+def amplitude_count(profile):
+    """None for a linear profile with one amplitude, else its number of amplitudes (an MGE's G)."""
+    return getattr(profile, "amplitude_count", None)
 
 
 def _light_terms(planes, preloads=None):
@@ -92,7 +106,12 @@ def _light_terms(planes, preloads=None):
             for name, profile in galaxy.light_profiles.items():
                 if getattr(profile, "is_linear", False):
                     basis = None if preloads is None else preloads.linear_basis(index, name, profile)
-                    linear.append(LinearTerm(index, galaxy, name, profile, basis))
+                    count = amplitude_count(profile)
+                    if count is None:
+                        linear.append(LinearTerm(index, galaxy, name, profile, basis))
+                    else:  # a preloaded basis is then (G, N)
+                        linear.extend(LinearTerm(index, galaxy, name, profile, None if basis is None else basis[i], i)
+                                      for i in range(count))
                     continue
                 blurred = None if preloads is None else preloads.blurred_image(index, name, profile)
                 if blurred is None:
@@ -178,8 +197,13 @@ def linear_basis_from(dataset, profile, plane, traced, planes, betas):
     brightest pixel at the median noise), then divided by that intensity. This intensity
     depends on the profile and the dataset only, so a preloaded basis equals a computed
     one and a profile's basis does not depend on the other profiles of the model.
+
+    A profile with several amplitudes (an MGE) gives (..., G, N) and (..., G, Nb): its
+    Gaussians' images, not refined (Gaussians are smooth, ``oversampling.SMOOTH_PROFILES``).
     """
     sampler = dataset.sampler
+    if amplitude_count(profile) is not None:
+        return sampler.binned(profile.images_from(traced[plane]))
     values = profile.image_from(traced[plane])
     image, blurring = sampler.binned(values)
     if not sampler.refines or not _refines(profile):
@@ -207,14 +231,23 @@ def linear_basis_from(dataset, profile, plane, traced, planes, betas):
 
 
 def linear_bases_from(dataset, linear, traced, planes, betas) -> list:
-    """The (..., N) blurred unit-intensity bases of linear terms (preloaded ones as they are)."""
-    bases = []
+    """The (..., N) blurred unit-intensity bases of linear terms (preloaded ones as they are).
+
+    The terms of one profile with several amplitudes are computed together, once.
+    """
+    bases, stacks = [], {}
     for term in linear:
         if term.basis is not None:
             bases.append(term.basis)
-        else:
+        elif term.index is None:
             bases.append(dataset.convolver.convolve(
                 *linear_basis_from(dataset, term.profile, term.plane, traced, planes, betas)))
+        else:
+            key = (term.plane, id(term.galaxy), term.name)
+            if key not in stacks:
+                stacks[key] = dataset.convolver.convolve(
+                    *linear_basis_from(dataset, term.profile, term.plane, traced, planes, betas))
+            bases.append(stacks[key][..., term.index, :])
     return bases
 
 

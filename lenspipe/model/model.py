@@ -274,6 +274,9 @@ class Model(AbstractModel):
         Per parameter: a number (fixed), a Prior (free), a 2-tuple for ``centre``/
         ``ell_comps`` (fixed or mixed), or a child (Model, class, profile instance).
         For a class taking ``**kwargs`` (``Galaxy``) any further keywords are children.
+        A parameter without an override or a default prior is fixed at the class's default
+        when the class lists it in ``fixed_parameters`` (``MGE.total_gaussians``); any other
+        raises a ModelError.
 
     Examples
     --------
@@ -301,6 +304,8 @@ class Model(AbstractModel):
             if prior is None and default is not inspect.Parameter.empty and not is_number(default) \
                     and not isinstance(default, tuple):
                 self._entries[name] = default
+            elif prior is None and name in getattr(cls, "fixed_parameters", ()):
+                self._set_entry(name, default)  # a setting of the class (MGE.total_gaussians): fixed
             elif prior is None:
                 raise ModelError(
                     f"{cls.__name__}.{name} has no default prior: give it a value or a prior, "

@@ -5,7 +5,8 @@ positions and radii). Light profiles give ``image_from(grid)``; mass profiles gi
 ``convergence_from``, ``potential_from`` and ``deflections_yx_from``. A grid is an
 array of shape ``(..., N, 2)`` of ``(y, x)``; any parameter may be a ``(K, 1)`` array
 to evaluate K models at once. The ``*Linear`` light profiles have no ``intensity``: the fit
-solves for it. See ../shared/CONVENTIONS.md and docs/internals.md.
+solves for it; an ``MGE`` (multi-Gaussian expansion) has one solved intensity per Gaussian.
+See ../shared/CONVENTIONS.md and docs/internals.md.
 """
 
 from .base import EllipticalMixin, LightProfile, MassProfile
@@ -31,6 +32,7 @@ from .light import (
     SersicSphLinear,
 )
 from .mass import ExternalShear, PointMass
+from .mge import MGE
 from .nfw import NFW, NFWSph
 from .power_law import Isothermal, IsothermalSph, PowerLaw, PowerLawSph
 
@@ -55,6 +57,7 @@ __all__ = [
     "DevVaucouleursSphLinear",
     "GaussianLinear",
     "GaussianSphLinear",
+    "MGE",
     "Isothermal",
     "IsothermalSph",
     "PowerLaw",

@@ -37,7 +37,7 @@ def _problem(rng, count, pixels=150, negative=False):
 
 def _scipy(model0, bases, data, weights):
     root = np.sqrt(weights)
-    return nnls((bases * root).T, (data - model0) * root)[0]
+    return nnls((bases * root).T, (data - model0) * root, maxiter=100 * len(bases))[0]
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 6])
@@ -50,6 +50,64 @@ def test_solver_matches_scipy_nnls(count):
         np.testing.assert_allclose(amplitudes, expected, rtol=1e-10, atol=1e-10 * np.max(expected))
         np.testing.assert_allclose(model, model0 + expected @ bases, rtol=1e-10, atol=1e-12)
         assert np.all(amplitudes >= 0)
+
+
+@pytest.mark.parametrize("count", [10, 30, 60])
+def test_solver_scales_to_many_amplitudes_and_matches_scipy_nnls(count):
+    """Tens of amplitudes (an MGE lens and source): the exact NNLS solution, batched or not."""
+    rng = np.random.default_rng(100 + count)
+    problems = []
+    for trial in range(4):
+        bases = rng.random((count, 400)) * np.linspace(0.2, 1.0, count)[:, None]
+        weights = rng.uniform(0.5, 2.0, 400)
+        truth = rng.uniform(-1.0, 2.0, count)  # about a third negative: many active constraints
+        model0 = rng.normal(0.0, 0.1, 400)
+        data = model0 + truth @ bases + rng.normal(0.0, 0.05, 400)
+        problems.append((model0, bases, data, weights))
+        amplitudes, model = solve_amplitudes(model0, bases, data, weights)
+        expected = _scipy(model0, bases, data, weights)
+        assert np.all(amplitudes >= 0) and np.sum(expected == 0) >= count // 10
+        np.testing.assert_allclose(amplitudes, expected, rtol=1e-10, atol=1e-10 * np.max(expected))
+        np.testing.assert_allclose(model, model0 + expected @ bases, rtol=1e-10, atol=1e-12)
+    # a batch of the four (same weights for all: the batch shares one dataset)
+    weights = problems[0][3]
+    model0 = np.stack([p[0] for p in problems])
+    bases = np.stack([p[1] for p in problems])
+    data = problems[0][2]
+    batched, _ = solve_amplitudes(model0, bases, data, weights)
+    for k in range(4):
+        np.testing.assert_array_equal(batched[k], solve_amplitudes(model0[k], bases[k], data, weights)[0])
+
+
+MGE_BASES = {"three MGEs of 20": [dict(centre=(0.0, 0.0), ell_comps=(0.1, 0.0)),
+                                  dict(centre=(0.0, 0.0), ell_comps=(-0.05, 0.2)),
+                                  dict(centre=(0.3, -0.2), ell_comps=(0.0, 0.0))],
+             "one MGE of 60": [dict(ell_comps=(0.1, 0.0), total_gaussians=60, sigma_min=0.01, sigma_max=1.0)]}
+
+
+@pytest.mark.parametrize("name", MGE_BASES)
+def test_mge_bases_give_the_least_chi_squared(name):
+    """60 Gaussian bases (three MGEs of 20 widths from 0.01 to 3 arcsec, two sharing a centre;
+    or one MGE of 60 widths from 0.01 to 1 arcsec): nearly collinear, their normal matrix is
+    singular to rounding (eigenvalues down to 1e-16). The amplitudes are not unique, the least
+    chi-squared is: it equals scipy's NNLS on the weighted design matrix (QR, no normal
+    equations) to 1e-10. (Dropping the bases past the rank instead of keeping their projection
+    loses up to 1e-4 of it on these.)"""
+    from lenspipe.profiles import MGE
+
+    c = (np.arange(40) - 19.5) * 0.05
+    grid = np.stack(np.meshgrid(-c, c, indexing="ij"), axis=-1).reshape(-1, 2)
+    bases = np.concatenate([MGE(**settings).images_from(grid) for settings in MGE_BASES[name]])
+    rng = np.random.default_rng(11)
+    for trial in range(3):
+        radius = np.hypot(grid[:, 0] - 0.05 * trial, grid[:, 1])
+        data = np.exp(-radius / 0.3) + 0.2 * np.exp(-np.abs(grid[:, 0] - 0.3) / 0.1) + rng.normal(0.0, 0.01, len(grid))
+        weights = np.full(len(grid), 1e4)
+        amplitudes, model = solve_amplitudes(np.zeros(len(grid)), bases, data, weights)
+        assert np.all(np.isfinite(amplitudes)) and np.all(amplitudes >= 0)
+        chi2 = np.sum(weights * (data - model) ** 2)
+        reference = np.sum(weights * (data - _scipy(np.zeros(len(grid)), bases, data, weights) @ bases) ** 2)
+        assert chi2 == pytest.approx(reference, rel=1e-10)
 
 
 def test_active_set_clips_a_negative_amplitude():
