@@ -100,13 +100,25 @@ class AnalysisImaging:
     cosmology : astropy.cosmology.Cosmology, optional
         Default Planck15.
     settings : AnalysisSettings, optional
+    adapt_images : dict, optional
+        Galaxy name (as in ``instance.galaxies``) -> (N,) image of that galaxy on the fitted
+        pixels, from an earlier result: what Adapt regularization adapts to.
+    settings_inversion : InversionSettings, optional
+        How a pixelized source is solved (:class:`lenspipe.settings.InversionSettings`).
+    raise_inversion_positions_likelihood_exception : bool
+        Refuse a model with a pixelized source and no positions likelihood (default True; see
+        :meth:`check_model`).
     """
 
-    def __init__(self, dataset, positions_likelihood=None, cosmology=None, settings=None):
+    def __init__(self, dataset, positions_likelihood=None, cosmology=None, settings=None, adapt_images=None,
+                 settings_inversion=None, raise_inversion_positions_likelihood_exception=True):
         self.dataset = dataset
         self.positions_likelihood = positions_likelihood
         self.cosmology = cosmology if cosmology is not None else default_cosmology()
         self.settings = settings if settings is not None else AnalysisSettings()
+        self.adapt_images = dict(adapt_images or {})
+        self.settings_inversion = settings_inversion
+        self.raise_inversion_positions_likelihood_exception = raise_inversion_positions_likelihood_exception
         self.preloads = None
         self.discarded = DiscardCounter()
 
@@ -131,13 +143,46 @@ class AnalysisImaging:
         names = galaxies.keys() if callable(getattr(galaxies, "keys", None)) else None
         tracer = tracer if tracer is not None else self.tracer_via_instance_from(instance)
         return FitImaging(self.dataset, tracer, dataset_model=getattr(instance, "dataset_model", None),
-                          preloads=self.preloads, galaxy_names=names, timer=timer)
+                          preloads=self.preloads, galaxy_names=names, timer=timer,
+                          settings_inversion=self.settings_inversion, adapt_images=self.adapt_images)
+
+    def check_model(self, model):
+        """Refuse a model this analysis should not fit.
+
+        A pixelized source fitted without a positions likelihood can reach unphysical
+        solutions that the log evidence prefers: a mass so demagnifying that the source is a
+        copy of the lensed image, or a source reconstructed as the lens's own light. The
+        multiple-image positions must then meet in the source plane (PyAutoLens's
+        ``raise_inversion_positions_likelihood_exception``).
+
+        Raises
+        ------
+        InversionPositionsError
+            The model has a pixelization, there is no positions likelihood, and
+            ``raise_inversion_positions_likelihood_exception`` is True.
+        """
+        from .fit.inversion import InversionPositionsError
+
+        if self.positions_likelihood is not None or not self.raise_inversion_positions_likelihood_exception:
+            return
+        n = model.prior_count
+        instance = model.instance_from_vector(model.vector_from_unit_vector(np.full(n, 0.5))) if n else \
+            model.instance_from_vector(np.zeros(0))
+        if any(galaxy.pixelizations for galaxy in instance.galaxies):
+            raise InversionPositionsError(
+                "the model has a pixelized source but the analysis has no positions likelihood: without one "
+                "the fit can settle on unphysical solutions (a demagnified source that copies the lensed image, "
+                "or the lens light reconstructed as source). Give the multiple-image positions and a threshold "
+                "(the dataset's positions with positions.threshold > 0, or positions_likelihood=...), or pass "
+                "raise_inversion_positions_likelihood_exception=False to fit anyway.")
 
     def preload(self, model):
-        """Evaluate the components the model keeps fixed, once (see :mod:`lenspipe.fit.preloads`).
+        """Check the model (:meth:`check_model`) and evaluate the components it keeps fixed, once
+        (see :mod:`lenspipe.fit.preloads`).
 
         Returns the :class:`Preloads` (also kept on the analysis and used by every later call).
         """
+        self.check_model(model)
         if not self.settings.use_preloads or model.prior_count == 0:
             self.preloads = None
             return None
@@ -170,7 +215,7 @@ class AnalysisImaging:
             if np.ndim(penalty) == 0 and np.isinf(penalty):  # one model, discarded before the fit
                 self.discarded.add("positions", "traced positions further apart than the threshold")
                 return np.asarray(-np.inf)
-            log_likelihood = self.fit_from(instance, tracer, timer).log_likelihood - penalty
+            log_likelihood = self.fit_from(instance, tracer, timer).figure_of_merit - penalty
         log_likelihood = np.asarray(log_likelihood, dtype=np.float64)
         bad = ~np.isfinite(log_likelihood)
         if bad.any():

@@ -2,7 +2,7 @@
 
 A fit is asked one question -- this model, this dataset, these settings, this seed --
 and :class:`FitSettings` is the settings part: frozen dataclasses for the search, the
-likelihood, the cosmology, the positions penalty, prior passing and the walkers'
+likelihood, the inversion of a pixelized source, the cosmology, the positions penalty, prior passing and the walkers'
 start. The workflow hands a fit one settings document (``lenspipe fit --settings``),
 the command line builds the same object from its flags, and a result file records it
 (``search["settings"]``), so a rebuilt fit applies exactly what the sampler saw.
@@ -35,7 +35,8 @@ import math
 
 from .errors import ConfigError
 
-__all__ = ["FitSettings", "SearchSettings", "LikelihoodSettings", "PositionsSettings", "PassingSettings",
+__all__ = ["FitSettings", "SearchSettings", "LikelihoodSettings", "InversionSettings", "PositionsSettings",
+           "PassingSettings",
            "InitialiseSettings", "BUDGETS", "settings_help"]
 
 #: Settings that are budgets: left out of the identity (``section.key``).
@@ -72,6 +73,9 @@ def _coerce(section: str, field: dataclasses.Field, value):
     elif kind == "str":
         if not isinstance(value, str):
             raise ConfigError(f"setting {name} = {value!r} must be a string")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"setting {name} = {value!r} must be true or false")
     if choices is not None:
         options = choices() if callable(choices) else choices
         if value not in options:
@@ -162,6 +166,16 @@ class LikelihoodSettings(_Section):
 
 
 @dataclasses.dataclass(frozen=True)
+class InversionSettings(_Section):
+    """How a pixelized source is solved (:mod:`lenspipe.fit.inversion`); PyAutoLens's ``settings_inversion``."""
+
+    key = "inversion"
+    sub_size: int = _setting(2, "points per pixel side of the pixelization's own grid (uniform midpoint)",
+                             kind="int", check=lambda v: 1 <= v <= 8, allowed="1 to 8")
+    positive_only: bool = _setting(False, "solve for non-negative source pixels (slower)", kind="bool")
+
+
+@dataclasses.dataclass(frozen=True)
 class PositionsSettings(_Section):
     """The positions penalty: multiple images must meet in the source plane."""
 
@@ -191,8 +205,8 @@ class InitialiseSettings(_Section):
                            check=lambda v: 1 <= v <= 20, allowed="1 to 20")
 
 
-_SECTIONS = {cls.key: cls for cls in (SearchSettings, LikelihoodSettings, PositionsSettings, PassingSettings,
-                                      InitialiseSettings)}
+_SECTIONS = {cls.key: cls for cls in (SearchSettings, LikelihoodSettings, InversionSettings, PositionsSettings,
+                                      PassingSettings, InitialiseSettings)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +217,7 @@ class FitSettings:
     ----------
     search : SearchSettings
     likelihood : LikelihoodSettings
+    inversion : InversionSettings
     cosmology : str
         An astropy built-in realisation (``Planck15``, ``Planck18``, ``WMAP9``, ...): distances
         between planes when there are more than two.
@@ -213,6 +228,7 @@ class FitSettings:
 
     search: SearchSettings = dataclasses.field(default_factory=SearchSettings)
     likelihood: LikelihoodSettings = dataclasses.field(default_factory=LikelihoodSettings)
+    inversion: InversionSettings = dataclasses.field(default_factory=InversionSettings)
     cosmology: str = "Planck15"
     positions: PositionsSettings = dataclasses.field(default_factory=PositionsSettings)
     passing: PassingSettings = dataclasses.field(default_factory=PassingSettings)
@@ -257,7 +273,8 @@ class FitSettings:
 
     def to_dict(self) -> dict:
         """The full JSON-safe document (every setting, defaults included)."""
-        return {"search": self.search.to_dict(), "likelihood": self.likelihood.to_dict(), "cosmology": self.cosmology,
+        return {"search": self.search.to_dict(), "likelihood": self.likelihood.to_dict(),
+                "inversion": self.inversion.to_dict(), "cosmology": self.cosmology,
                 "positions": self.positions.to_dict(), "passing": self.passing.to_dict(),
                 "initialise": self.initialise.to_dict()}
 

@@ -205,18 +205,27 @@ class FitImaging:
     (fluxes, source-plane images).
     """
 
-    def __init__(self, dataset, tracer, dataset_model=None, preloads=None, galaxy_names=None, timer=None):
+    def __init__(self, dataset, tracer, dataset_model=None, preloads=None, galaxy_names=None, timer=None,
+                 settings_inversion=None, adapt_images=None):
         self.dataset = dataset
         self.timer = timer
         self.tracer = tracer
         self.dataset_model = dataset_model
         self.preloads = preloads
         self.galaxy_names = None if galaxy_names is None else [str(name) for name in galaxy_names]
+        self.settings_inversion = settings_inversion
+        self.adapt_images = adapt_images
 
     @_cached
     def model_fit(self) -> ModelFit:
         """The model with the linear light profiles' terms, amplitudes and bases (:class:`ModelFit`)."""
-        return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model, self.timer)
+        adapt = None
+        if self.adapt_images:
+            names = self.galaxy_names or [str(i) for i in range(len(self.tracer.galaxies))]
+            adapt = {id(galaxy): self.adapt_images[name] for name, galaxy in zip(names, self.tracer.galaxies)
+                     if name in self.adapt_images}
+        return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model, self.timer,
+                              self.settings_inversion, adapt)
 
     @_cached
     def model_data(self) -> np.ndarray:
@@ -311,10 +320,30 @@ class FitImaging:
         return -0.5 * (self.chi_squared + self.noise_normalization)
 
     @property
+    def inversion(self):
+        """The pixelized source's :class:`~lenspipe.fit.inversion.Inversion` (a list for a batch), or None."""
+        inversions = self.model_fit.inversions
+        if not inversions:
+            return None
+        return inversions[0] if np.ndim(self.chi_squared) == 0 else list(inversions)
+
+    @property
+    def log_evidence(self):
+        """With a pixelized source, ``-0.5 [chi2 + s^T H s + log det(F + H) - log det H + noise_normalization]``
+        (CONVENTIONS.md); None without one. Float, or (K,) for a batch."""
+        inversions = self.model_fit.inversions
+        if not inversions:
+            return None
+        terms = np.array([inversion.evidence_terms for inversion in inversions])
+        value = -0.5 * (self.chi_squared + terms + self.noise_normalization)
+        return float(value[0]) if np.ndim(self.chi_squared) == 0 else value
+
+    @property
     def figure_of_merit(self):
-        """The log likelihood (the linear light profiles' intensities are at their best fit;
-        there is no regularised inversion here)."""
-        return self.log_likelihood
+        """What the search maximises: the log evidence with a pixelized source, else the log
+        likelihood (linear light profiles' intensities at their best fit)."""
+        evidence = self.log_evidence
+        return self.log_likelihood if evidence is None else evidence
 
     # ------------------------------------------------------------------ maps
     @property

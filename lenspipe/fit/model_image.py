@@ -39,7 +39,9 @@ import typing
 import numpy as np
 
 from . import oversampling
+from ..errors import ModelError
 from ..lensing.tracer import trace_grids
+from .inversion.pixelized import invert, pixelizations_from
 from .linear import solve_amplitudes
 
 __all__ = ["ModelFit", "LinearTerm", "StepTimer", "model_data_from", "model_fit_from",
@@ -277,9 +279,11 @@ class ModelFit(typing.NamedTuple):
     linear: tuple = ()
     amplitudes: object = None
     bases: tuple = ()
+    inversions: tuple = ()
 
 
-def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=None) -> ModelFit:
+def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=None, inversion=None,
+                   adapt_images=None) -> ModelFit:
     """The model of the fitted pixels with the solved intensities of its linear light profiles.
 
     The hot path, steps 1-4 of the module docstring, then the linear light profiles' bases and
@@ -295,7 +299,16 @@ def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=Non
         Adds its background sky level.
     timer : StepTimer, optional
         Marks the end of each step: ``ray_tracing``, ``light_binning_refinement``,
-        ``convolution`` and, with linear light profiles, ``linear_bases`` and ``linear_solve``.
+        ``convolution``, with linear light profiles ``linear_bases`` and ``linear_solve``, and
+        with a pixelized source the ``inversion_*`` steps of :func:`~lenspipe.fit.inversion.inversion_from`.
+    inversion : InversionSettings, optional
+        How a pixelized source is solved (default ``InversionSettings()``).
+    adapt_images : dict, optional
+        ``id(galaxy) -> (N,)`` adapt images (Adapt regularization).
+
+    A galaxy with a ``pixelization`` adds a linear inversion (:mod:`lenspipe.fit.inversion`)
+    solved against the data minus the rest of the model; ``ModelFit.inversions`` holds it
+    (one per batch row).
     """
     mark = _no_mark if timer is None else timer.mark
     planes, betas = tracer.planes, tracer.betas
@@ -315,6 +328,16 @@ def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=Non
     if dataset_model is not None:
         model = model + dataset_model.background_sky_level
     mark("convolution")
+    pixelized = pixelizations_from(planes)
+    if pixelized and linear:
+        raise ModelError("a pixelized source with linear light profiles is not solved as one linear system yet; "
+                         "give the other light profiles as standard profiles (or fixed instances)")
+    if pixelized:
+        from ..settings import InversionSettings
+
+        model, inversions = invert(dataset, tracer, pixelized, model, inversion or InversionSettings(), adapt_images,
+                                   timer)
+        return ModelFit(model, inversions=tuple(inversions))
     if not linear:
         return ModelFit(model)
     bases = linear_bases_from(dataset, linear, traced, planes, betas)

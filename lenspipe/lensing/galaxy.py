@@ -19,7 +19,9 @@ class Galaxy:
         The galaxy's redshift.
     **profiles
         Named profiles, e.g. ``bulge=Sersic(...)``, ``mass=Isothermal(...)``,
-        ``shear=ExternalShear(...)``. Each becomes an attribute of the galaxy.
+        ``shear=ExternalShear(...)``, or a pixelized source
+        (``pixelization=Pixelization(mesh, regularization)``, :mod:`lenspipe.fit.inversion`).
+        Each becomes an attribute of the galaxy.
 
     Examples
     --------
@@ -31,11 +33,11 @@ class Galaxy:
 
     def __init__(self, redshift, **profiles):
         for name, profile in profiles.items():
-            if not isinstance(profile, (LightProfile, MassProfile)):
+            if not isinstance(profile, (LightProfile, MassProfile)) and not _is_pixelization(profile):
                 raise ModelError(
                     f"galaxy component {name!r} is a {type(profile).__name__}, not a light "
-                    "or mass profile; pass profiles such as bulge=Sersic(...) or "
-                    "mass=Isothermal(...)"
+                    "or mass profile or a pixelization; pass profiles such as bulge=Sersic(...), "
+                    "mass=Isothermal(...) or pixelization=Pixelization(...)"
                 )
         self.redshift = redshift
         self.profiles = dict(profiles)
@@ -55,6 +57,11 @@ class Galaxy:
     def mass_profiles(self) -> dict:
         """The mass profiles, name -> profile, in the order given."""
         return {n: p for n, p in self.profiles.items() if isinstance(p, MassProfile)}
+
+    @property
+    def pixelizations(self) -> dict:
+        """The pixelized-source components, name -> Pixelization."""
+        return {n: p for n, p in self.profiles.items() if _is_pixelization(p)}
 
     @property
     def has_light(self) -> bool:
@@ -99,3 +106,8 @@ def _summed(arrays, empty_shape):
     for array in arrays[1:]:
         total = total + array
     return total
+
+
+def _is_pixelization(component) -> bool:
+    """Whether a component is a pixelized source (duck-typed: lensing sits below fit/inversion)."""
+    return getattr(component, "is_pixelization", False) is True

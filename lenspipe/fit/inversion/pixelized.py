@@ -1,0 +1,120 @@
+"""The pixelized-source step of the likelihood chain.
+
+:func:`pixelizations_from` finds the galaxies with a ``pixelization`` component;
+:func:`invert` solves each model's source (a batch row at a time: every model has its own
+mesh) against the data minus the rest of the model, and adds the reconstruction's blurred
+image. The log evidence's extra terms are in each :class:`~.inversion.Inversion`.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+
+from ...errors import ModelError
+from .inversion import inversion_from, pixelization_grid_from
+
+__all__ = ["PixelizedTerm", "pixelizations_from", "invert"]
+
+
+class PixelizedTerm(typing.NamedTuple):
+    """A pixelization met in the planes: its plane, galaxy, component name and the pixelization."""
+
+    plane: int
+    galaxy: object
+    name: str
+    pixelization: object
+
+
+def pixelizations_from(planes) -> list:
+    """The :class:`PixelizedTerm` of every galaxy component that is a pixelization."""
+    return [PixelizedTerm(index, galaxy, name, component)
+            for index, galaxies in enumerate(planes) for galaxy in galaxies
+            for name, component in getattr(galaxy, "pixelizations", {}).items()]
+
+
+def _row(value, row):
+    """One batch row of a parameter value, a tuple of them or a (nested) dataclass of them."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return type(value)(**{f.name: _row(getattr(value, f.name), row) for f in dataclasses.fields(value)})
+    if isinstance(value, tuple):
+        return tuple(_row(v, row) for v in value)
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" or array.size == 1:
+        return value if array.ndim == 0 or array.dtype.kind not in "biuf" else array.reshape(())[()]
+    return array.reshape(-1)[row]
+
+
+def _batch_size(value) -> int:
+    """The largest batch (K of (K, 1) parameters) in a (nested) dataclass, tuple or value."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return max([1] + [_batch_size(getattr(value, f.name)) for f in dataclasses.fields(value)])
+    if isinstance(value, tuple):
+        return max([1] + [_batch_size(v) for v in value])
+    array = np.asarray(value)
+    return int(array.size) if array.dtype.kind in "biuf" else 1
+
+
+def _tracer_row(tracer, row):
+    """The tracer of one batch row of a batched tracer."""
+    from ...lensing import Galaxy, Tracer
+
+    galaxies = [Galaxy(galaxy.redshift, **{name: _row(component, row) for name, component in galaxy.profiles.items()})
+                for galaxy in tracer.galaxies]
+    return Tracer(galaxies, cosmology=tracer.cosmology)
+
+
+def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None):
+    """The model with each pixelized source's blurred reconstruction added, and the inversions.
+
+    Parameters
+    ----------
+    dataset : MaskedImaging
+    tracer : Tracer
+    terms : list of PixelizedTerm
+        One pixelization (several are not solved jointly yet: ModelError).
+    model : ndarray, shape (..., N)
+        The rest of the model (blurred light, sky).
+    settings : InversionSettings
+        ``sub_size`` of the pixelization grid and ``positive_only``.
+    adapt_images : dict, optional
+        ``id(galaxy) -> (N,)`` adapt image of that galaxy (needed by Adapt regularization).
+    timer : StepTimer, optional
+        Passed to :func:`~.inversion.inversion_from`.
+
+    Returns
+    -------
+    model : ndarray, shape (..., N)
+    inversions : list
+        One :class:`~.inversion.Inversion` per batch row (a single one for an unbatched model).
+    """
+    if len(terms) != 1:
+        raise ModelError(f"{len(terms)} pixelized sources in one model; lenspipe solves one pixelization per fit")
+    term = terms[0]
+    grid, _ = pixelization_grid_from(dataset, settings.sub_size)
+    adapt = None if adapt_images is None else adapt_images.get(id(term.galaxy))
+    rows = max(_batch_size(component) for galaxy in tracer.galaxies for component in galaxy.profiles.values())
+    model = np.asarray(model, dtype=float)
+    batched = model.ndim > 1 or rows > 1
+    model_rows = np.broadcast_to(model, (rows, dataset.pixels)) if batched else model[None]
+    out, inversions = np.empty((rows, dataset.pixels)), []
+    galaxy_index = next(i for i, galaxy in enumerate(tracer.galaxies) if galaxy is term.galaxy)
+    for row in range(rows):
+        row_tracer = _tracer_row(tracer, row) if rows > 1 else tracer
+        pixelization = row_tracer.galaxies[galaxy_index].profiles[term.name]
+        traced = row_tracer.traced_grids_from(grid)[term.plane]
+
+        def trace(points, row_tracer=row_tracer):
+            return row_tracer.traced_grids_from(points)[term.plane]
+
+        inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
+                                   settings.sub_size, trace=trace, adapt_values=adapt,
+                                   positive_only=settings.positive_only, timer=timer)
+        out[row] = model_rows[row] + inversion.mapped_image
+        inversions.append(inversion)
+    return (out if batched else out[0]), inversions

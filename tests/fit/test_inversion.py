@@ -1,0 +1,212 @@
+"""Pixelized sources: meshes, regularization, the linear inversion and its log evidence."""
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from lenspipe.analysis import AnalysisImaging
+from lenspipe.data import Imaging, Mask, simulate_imaging
+from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
+from lenspipe.fit.inversion import (Adapt, Constant, Delaunay, InversionPositionsError, Pixelization, Rectangular,
+                                    pixelization_grid_from, psf_matrix_from)
+from lenspipe.fit.likelihood import LikelihoodEvaluator
+from lenspipe.fit.positions import PositionsLHPenalty
+from lenspipe.lensing import Galaxy, Tracer
+from lenspipe.model import Collection, Model, UniformPrior
+from lenspipe.profiles import ExternalShear, Gaussian, Isothermal
+from lenspipe.settings import InversionSettings
+
+MASS = dict(centre=(0.0, 0.0), ell_comps=(0.05, -0.03), einstein_radius=0.8)
+SOURCE = Gaussian(centre=(0.03, 0.02), ell_comps=(0.1, 0.0), intensity=2.0, sigma=0.12)
+
+
+def _lens():
+    return Galaxy(0.5, mass=Isothermal(**MASS), shear=ExternalShear(gamma_1=0.02, gamma_2=0.01))
+
+
+def _psf(size=5, sigma=0.8):
+    k = np.arange(size) - size // 2
+    psf = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * sigma**2))
+    return psf / psf.sum()
+
+
+def _dataset(noise=True, exposure=2000.0, shape=32, scale=0.08, radius=1.25):
+    imaging, model = simulate_imaging(Tracer([_lens(), Galaxy(1.0, bulge=SOURCE)]), (shape, shape), scale, _psf(),
+                                      exposure_time=exposure, background_sky=0.1, seed=3, sub_size=6,
+                                      add_noise=noise)
+    return MaskedImaging(imaging, Mask.circular((shape, shape), scale, radius), over_sampling=1,
+                         planner_effort="FFTW_ESTIMATE", wisdom_path=False), model
+
+
+def _fit(dataset, mesh=Rectangular((12, 12)), regularization=Constant(1.0), sub_size=2, adapt=None, **settings):
+    source = Galaxy(1.0, pixelization=Pixelization(mesh, regularization))
+    return FitImaging(dataset, Tracer([_lens(), source]), galaxy_names=["lens", "source"],
+                      settings_inversion=InversionSettings(sub_size=sub_size, **settings),
+                      adapt_images=None if adapt is None else {"source": adapt})
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    return _dataset()[0]
+
+
+# ------------------------------------------------------------------------------------ meshes
+@pytest.mark.parametrize("mesh", [Rectangular((7, 9)), Delaunay((10, 10))])
+def test_interpolation_reproduces_linear_functions(mesh):
+    """Bilinear and barycentric interpolation are exact for a + b y + c x inside the mesh."""
+    rng = np.random.default_rng(0)
+    grid = np.column_stack([np.repeat(np.linspace(-1, 1, 21), 21), np.tile(np.linspace(-1, 1, 21), 21)])
+    traced = grid * 0.4 + rng.normal(0, 0.01, grid.shape)
+    mapper = mesh.mapper_from(traced, grid, lambda points: points * 0.4)
+    f = lambda points: 0.3 + 1.7 * points[..., 0] - 0.6 * points[..., 1]  # noqa: E731
+    inside = mapper.valid_entries().sum(axis=1) > 1  # Delaunay: points outside the hull take the nearest vertex
+    estimate = np.sum(mapper.weights * f(mapper.vertices[mapper.indices]), axis=1)
+    np.testing.assert_allclose(estimate[inside], f(traced)[inside], atol=1e-12)
+    np.testing.assert_allclose(mapper.weights.sum(axis=1), 1.0, atol=1e-12)
+    # Inside the pixel centres' (or vertices') hull the weights are convex; a rectangular mesh
+    # extrapolates the half pixel between its outer centres and the traced extent (as PyAutoArray).
+    low, high = mapper.vertices.min(axis=0), mapper.vertices.max(axis=0)
+    within = inside & np.all((traced >= low) & (traced <= high), axis=1)
+    assert within.mean() > 0.7 and np.all(mapper.weights[within] >= -1e-12)
+    # neighbours are symmetric
+    pairs = {(i, j) for i, row in enumerate(mapper.neighbours) for j in row if j >= 0}
+    assert pairs and all((j, i) in pairs for i, j in pairs)
+
+
+def test_a_rectangular_mesh_spans_the_traced_extent_row_major_from_the_top_left():
+    traced = np.array([[1.0, -2.0], [-1.0, 2.0], [0.0, 0.0]])
+    mapper = Rectangular((3, 4)).mapper_from(traced)
+    assert mapper.pixels == 12
+    np.testing.assert_allclose(mapper.vertices[0], [1 - 1 / 3, -2 + 0.5], atol=1e-7)
+    np.testing.assert_allclose(mapper.vertices[-1], [-1 + 1 / 3, 2 - 0.5], atol=1e-7)
+    assert list(mapper.neighbours[5]) == [1, 9, 4, 6]
+
+
+# ---------------------------------------------------------------------------- regularization
+def test_constant_regularization_is_pyautoarrays_loop():
+    mapper = Rectangular((3, 3)).mapper_from(np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    c = 1.7
+    expected = np.zeros((9, 9))
+    for i, row in enumerate(mapper.neighbours):  # PyAutoArray's constant_regularization_matrix_from
+        expected[i, i] += 1e-8
+        for j in row[row >= 0]:
+            expected[i, i] += c**2
+            expected[i, j] -= c**2
+    np.testing.assert_allclose(Constant(c).matrix_from(mapper).toarray(), expected, rtol=0, atol=1e-15)
+
+
+def test_adapt_regularization_weights_bright_pixels_less():
+    mapper = Rectangular((3, 3)).mapper_from(np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    signals = np.linspace(0, 1, 9)
+    adapt = Adapt(inner_coefficient=0.1, outer_coefficient=2.0, signal_scale=1.0)
+    weights = adapt.weights_from(signals)
+    np.testing.assert_allclose(weights, (0.1 * signals + 2.0 * (1 - signals)) ** 2)
+    matrix = adapt.matrix_from(mapper, signals).toarray()
+    np.testing.assert_allclose(matrix, matrix.T, atol=0)
+    assert np.all(np.linalg.eigvalsh(matrix) > 0)
+    # the same signals everywhere: a constant scheme scaled by 2 w^2 (pairs count from both sides)
+    flat = adapt.matrix_from(mapper, np.full(9, 0.5)).toarray()
+    w = adapt.weights_from(0.5) ** 2
+    np.testing.assert_allclose(flat - 1e-8 * np.eye(9), 2 * w * (Constant(1.0).matrix_from(mapper).toarray() - 1e-8 * np.eye(9)),
+                               atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ the solve
+def test_log_evidence_equals_a_dense_hand_computation(noisy):
+    """Dense M, dense P (scipy.signal.convolve2d of unit images), numpy.linalg: the same log evidence."""
+    fit = _fit(noisy, mesh=Rectangular((6, 6)), regularization=Constant(2.0))
+    inversion = fit.inversion
+    mask = noisy.mask.array
+    grid, pixel = pixelization_grid_from(noisy, 2)
+    traced = Tracer([_lens(), Galaxy(1.0)]).traced_grids_from(grid)[-1]
+    mapper = Rectangular((6, 6)).mapper_from(traced)
+    n, s = noisy.pixels, mapper.pixels
+    mapping = np.zeros((n, s))
+    for point in range(len(traced)):
+        for k in range(4):
+            mapping[pixel[point], mapper.indices[point, k]] += mapper.weights[point, k] / 4
+    blurred = np.zeros((n, s))
+    for column in range(s):
+        image = np.zeros(mask.shape)
+        image[~mask] = mapping[:, column]
+        blurred[:, column] = scipy.signal.convolve2d(image, noisy.imaging.psf, mode="same")[~mask]
+    w = noisy.inverse_variance
+    f = blurred.T @ (w[:, None] * blurred)
+    d = blurred.T @ (w * noisy.data)
+    h = Constant(2.0).matrix_from(mapper).toarray()
+    solution = np.linalg.solve(f + h, d)
+    chi2 = np.sum((noisy.data - blurred @ solution) ** 2 * w)
+    evidence = -0.5 * (chi2 + solution @ h @ solution + np.linalg.slogdet(f + h)[1] - np.linalg.slogdet(h)[1]
+                       + np.sum(np.log(2 * np.pi * noisy.noise_map**2)))
+    np.testing.assert_allclose(inversion.reconstruction, solution, rtol=1e-9, atol=1e-12)
+    assert fit.log_evidence == pytest.approx(evidence, rel=1e-11)
+    assert fit.figure_of_merit == fit.log_evidence and fit.log_evidence < fit.log_likelihood
+    assert psf_matrix_from(noisy).shape == (n, n)
+
+
+def test_a_noiseless_source_is_reconstructed_with_weak_regularization():
+    dataset, _ = _dataset(noise=False)
+    fit = _fit(dataset, mesh=Rectangular((30, 30)), regularization=Constant(1e-4), sub_size=4)
+    # The lensed model matches the noiseless image far below the noise (chi2 per pixel ~1e-3 for a
+    # 30 x 30 mesh; the rest is bilinear interpolation of the Gaussian over ~0.03" pixels) ...
+    assert fit.chi_squared / dataset.pixels < 1e-2
+    # ... and where the source is bright (> 20 % of its peak) the reconstruction is the true source
+    # to 5 % of the peak (3.7 % measured). Pixels that few image pixels constrain are free to wander
+    # at this weak regularization, so the bound is on the bright region only.
+    inversion = fit.inversion
+    truth = SOURCE.image_from(inversion.mapper.vertices)
+    bright = truth > 0.2 * SOURCE.intensity
+    assert bright.sum() > 50
+    assert np.max(np.abs(inversion.reconstruction - truth)[bright]) < 0.05 * SOURCE.intensity
+
+
+def test_the_evidence_peaks_at_an_interior_regularization(noisy):
+    coefficients = 10.0 ** np.arange(-3, 2.1, 1.0)  # c^2 = 1e6 is H's limit beside its 1e-8 floor
+    evidence = np.array([_fit(noisy, regularization=Constant(c)).log_evidence for c in coefficients])
+    best = int(np.argmax(evidence))
+    assert 0 < best < len(coefficients) - 1, evidence
+    assert evidence[best] > evidence[0] + 10 and evidence[best] > evidence[-1] + 10
+
+
+def test_positive_only_gives_no_negative_pixel_and_an_honest_noise_map(noisy):
+    free = _fit(noisy, regularization=Constant(0.1)).inversion
+    positive = _fit(noisy, regularization=Constant(0.1), positive_only=True).inversion
+    assert free.reconstruction.min() < 0  # the unconstrained solve dips below zero on this noise
+    assert positive.reconstruction.min() >= 0
+    noise = positive.reconstruction_noise_map
+    assert np.all(np.isfinite(noise)) and np.all(noise > 0)
+    np.testing.assert_allclose(noise, free.reconstruction_noise_map, rtol=1e-12)
+
+
+def test_adapt_regularization_runs_from_an_adapt_image(noisy):
+    _, model = _dataset(noise=False)
+    adapt_image = model[~noisy.mask.array]
+    fit = _fit(noisy, mesh=Delaunay((14, 14)), regularization=Adapt(0.5, 5.0, 1.0), adapt=adapt_image)
+    assert np.isfinite(fit.log_evidence)
+    with pytest.raises(ValueError, match="adapt image"):
+        _ = _fit(noisy, mesh=Delaunay((14, 14)), regularization=Adapt()).log_evidence
+
+
+# --------------------------------------------------------------------------- the analysis
+def _model():
+    source = Model(Galaxy, redshift=1.0, pixelization=Model(Pixelization, mesh=Rectangular((10, 10)),
+                                                             regularization=Model(Constant, coefficient=UniformPrior(0.1, 10.0))))
+    lens = Model(Galaxy, redshift=0.5, mass=Model(Isothermal, centre=(0.0, 0.0), ell_comps=(0.05, -0.03),
+                                                   einstein_radius=UniformPrior(0.6, 1.0)),
+                 shear=Model(ExternalShear, gamma_1=0.02, gamma_2=0.01))
+    return Collection(galaxies=Collection(lens=lens, source=source))
+
+
+def test_a_pixelized_fit_without_positions_is_refused_unless_asked(noisy):
+    model = _model()
+    with pytest.raises(InversionPositionsError, match="positions likelihood"):
+        LikelihoodEvaluator(model, AnalysisImaging(noisy), threads=1)
+    analysis = AnalysisImaging(noisy, raise_inversion_positions_likelihood_exception=False)
+    evaluator = LikelihoodEvaluator(model, analysis, threads=1)
+    vectors = np.array([[0.8, 1.0], [0.75, 3.0]])
+    batched = evaluator.log_likelihoods(vectors)
+    singles = [analysis.log_likelihood_function(model.instance_from_vector(v)) for v in vectors]
+    np.testing.assert_allclose(batched, singles, rtol=1e-12)
+    assert batched[0] > batched[1]  # the true Einstein radius is preferred
+    positions = PositionsLHPenalty(np.array([[0.85, 0.0], [-0.75, 0.0]]), threshold=0.5)
+    LikelihoodEvaluator(model, AnalysisImaging(noisy, positions_likelihood=positions), threads=1)
