@@ -128,7 +128,7 @@ class MGE(LightProfile, EllipticalMixin):
         if rates.ndim > 1:  # batched widths (sampled settings): every Gaussian at every point
             images = np.multiply(u[..., None, :], -rates[..., :, None])
             return np.exp(images, out=images)
-        return np.moveaxis(_gaussians_near(u, rates), 0, -2)
+        return _gaussians_near(u, rates)
 
     def image_from(self, grid: np.ndarray) -> np.ndarray:
         """The sum of the Gaussians at unit intensity (image units), shape broadcast(..., N)."""
@@ -187,28 +187,32 @@ class Basis(LightProfile):
 
 
 def _gaussians_near(u, rates):
-    """(G, ...) images ``exp(-rate_i u)``, 0 where ``rate_i u >= TAIL_CUTOFF``, widest Gaussian first.
+    """Images ``exp(-rate_i u)`` of shape ``u.shape[:-1] + (G, N)``, 0 where ``rate_i u >= TAIL_CUTOFF``.
 
-    The points near enough shrink from one Gaussian to the next narrower one (``rates``
-    increase), so each is evaluated on the subset the previous one kept: the work is the
-    number of points inside the cutoffs, not G times all of them.
+    Widest Gaussian first: the points near enough shrink from one Gaussian to the next
+    narrower one (``rates`` increase), so each is evaluated on the subset the previous one
+    kept, and the work is the number of points inside the cutoffs, not G times all of them.
     """
-    flat = u.reshape(-1)
-    images = np.zeros((rates.size,) + u.shape)
-    rows = images.reshape(rates.size, -1)
-    farthest = np.max(flat)
-    index, values = None, flat
+    lead, points = u.shape[:-1], u.shape[-1]
+    u = u.reshape(-1, points)  # (K, N), K = 1 without a batch
+    images = np.zeros((u.shape[0], rates.size, points))
+    farthest = np.max(u)
+    rows = columns = values = None
     for i in range(rates.size - 1, -1, -1):
         limit = TAIL_CUTOFF / rates[i]
-        if index is None and farthest < limit:
-            np.multiply(flat, -rates[i], out=rows[i])
-            np.exp(rows[i], out=rows[i])
+        if rows is None and farthest < limit:
+            out = images[:, i, :]
+            np.multiply(u, -rates[i], out=out)
+            np.exp(out, out=out)
             continue
-        keep = values < limit
-        index = np.flatnonzero(keep) if index is None else index[keep]
-        values = values[keep]
-        rows[i, index] = np.exp(values * -rates[i])
-    return images
+        if rows is None:
+            rows, columns = np.nonzero(u < limit)
+            values = u[rows, columns]
+        else:
+            keep = values < limit
+            rows, columns, values = rows[keep], columns[keep], values[keep]
+        images[rows, i, columns] = np.exp(values * -rates[i])
+    return images.reshape(lead + (rates.size, points))
 
 
 def _column(values, i):
