@@ -252,13 +252,17 @@ class AnalysisImaging:
             as lensed). With linear light profiles, the fluxes use the solved intensities, and
             each solved intensity is a latent variable named by its path,
             ``galaxies.<galaxy>.<profile>.intensity`` (e.g. ``galaxies.lens.bulge.intensity``).
+            A pixelized source adds its reconstruction: lensed, its unblurred image on the fitted
+            pixels; unlensed, its integral over the source plane (``Inversion.source_flux``).
         """
         tracer = self.tracer_via_instance_from(instance)
-        intensities = {}
-        if any(is_linear(p) for g in tracer.galaxies for p in g.light_profiles.values()):
+        intensities, inversion = {}, None
+        pixelized = any(g.pixelizations for g in tracer.galaxies)
+        if pixelized or any(is_linear(p) for g in tracer.galaxies for p in g.light_profiles.values()):
             fit = self.fit_from(instance)
             intensities = fit.linear_intensities
             tracer = fit.tracer_with_intensities
+            inversion = fit.inversion
         latent = {"effective_einstein_radius": float(tracer.einstein_radius_from())}
         latent["einstein_radius_intermediate"] = _intermediate_einstein_radius(tracer)
         planes, betas = tracer.planes, tracer.betas
@@ -268,6 +272,9 @@ class AnalysisImaging:
         latent["lens_flux"] = self._flux(lens_terms, traced, planes, betas)
         latent["source_flux"] = self._flux(source_terms, traced, planes, betas)
         unlensed = self._flux([(0, p) for _, p in source_terms], [self.dataset.grid], planes, betas)
+        if inversion is not None:
+            latent["source_flux"] += inversion.lensed_flux
+            unlensed += inversion.source_flux(self.dataset.pixel_scale)
         latent["magnification"] = latent["source_flux"] / unlensed if unlensed > 0 else float("nan")
         latent.update((name, float(value)) for name, value in intensities.items())
         return latent

@@ -370,8 +370,8 @@ class FitImaging:
     def galaxy_blurred_data(self) -> list:
         """Per galaxy (``tracer.galaxies`` order), the (..., N) blurred image of its light (zeros if none).
 
-        A linear light profile contributes its solved intensity times its blurred basis, exactly
-        as in the model.
+        A linear light profile contributes its solved intensity times its blurred basis, and a
+        pixelized source its blurred reconstruction, exactly as in the model.
         """
         planes, betas = self.tracer.planes, self.tracer.betas
         fit = self.model_fit
@@ -390,6 +390,10 @@ class FitImaging:
                 image = self.dataset.convolver.convolve(binned, blurring)
             for contribution in linear.get(id(galaxy), ()):
                 image = contribution if image is None else image + contribution
+            if galaxy.pixelizations and fit.inversions:
+                mapped = np.stack([inversion.mapped_image for inversion in fit.inversions])
+                mapped = mapped[0] if len(fit.inversions) == 1 and np.ndim(self.chi_squared) == 0 else mapped
+                image = mapped if image is None else image + mapped
             out.append(np.zeros(self.dataset.pixels) if image is None else image)
         return out
 

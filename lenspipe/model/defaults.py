@@ -35,7 +35,7 @@ __all__ = ["DefaultPriors", "load_default_priors", "TUPLE_PARAMETERS", "PRIOR_FI
 TUPLE_PARAMETERS = frozenset({"centre", "ell_comps"})
 
 #: The packaged files of default priors, read in this order.
-PRIOR_FILES = ("light.yaml", "mass.yaml")
+PRIOR_FILES = ("light.yaml", "mass.yaml", "inversion.yaml")
 
 
 def _read_packaged() -> dict[str, dict[str, Any]]:

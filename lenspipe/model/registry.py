@@ -3,7 +3,8 @@
 A model dictionary (JSON in a result file) and a workflow config name classes
 by a short name such as ``"Isothermal"``, never by pickling. The registry is a
 plain dict built once from the profile classes (dataclasses) in
-``lenspipe.profiles.__all__`` plus :class:`lenspipe.lensing.Galaxy`;
+``lenspipe.profiles.__all__``, the pixelized-source classes of ``lenspipe.fit.inversion``
+(Pixelization, meshes and regularizations) and :class:`lenspipe.lensing.Galaxy`;
 :func:`register_class` adds a class (a user profile, or a test's stand-in).
 """
 
@@ -23,11 +24,13 @@ _BUILT = False
 def _build() -> None:
     global _BUILT
     from .. import lensing, profiles
+    from ..fit import inversion
 
-    for name in profiles.__all__:
-        value = getattr(profiles, name)
-        if inspect.isclass(value) and dataclasses.is_dataclass(value):
-            _REGISTRY.setdefault(name, value)
+    for module in (profiles, inversion):
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value) and dataclasses.is_dataclass(value) and name != "Mapper":
+                _REGISTRY.setdefault(name, value)
     _REGISTRY.setdefault("Galaxy", lensing.Galaxy)
     _BUILT = True
 

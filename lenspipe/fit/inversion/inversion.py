@@ -129,6 +129,8 @@ class Inversion:
     Attributes
     ----------
     mapper : Mapper
+    mapping_matrix : scipy.sparse.csr_matrix, shape (N, S)
+        M: each fitted pixel's mean interpolation weight of each source pixel (unblurred).
     blurred_mapping_matrix : scipy.sparse.csr_matrix, shape (N, S)
     curvature_matrix, regularization_matrix : scipy.sparse matrix, shape (S, S)
         F and H.
@@ -144,6 +146,7 @@ class Inversion:
     """
 
     mapper: object
+    mapping_matrix: object
     blurred_mapping_matrix: object
     curvature_matrix: object
     regularization_matrix: object
@@ -154,6 +157,16 @@ class Inversion:
     log_det_curvature_reg: float
     log_det_regularization: float
     _factor: tuple = None
+
+    @property
+    def lensed_flux(self) -> float:
+        """The reconstruction's unblurred lensed light summed over the fitted pixels (image units x pixels)."""
+        return float(np.sum(self.mapping_matrix @ self.reconstruction))
+
+    def source_flux(self, pixel_scale) -> float:
+        """The reconstruction's integral over the source plane, in the same units as
+        :attr:`lensed_flux` (``sum(values x areas) / pixel_scale^2``)."""
+        return float(np.sum(self.reconstruction * self.mapper.areas)) / float(pixel_scale) ** 2
 
     @property
     def evidence_terms(self) -> float:
@@ -254,5 +267,5 @@ def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace
         reconstruction = factor.solve(data_vector)
     mapped = blurred @ reconstruction
     mark("inversion_solve")
-    return Inversion(mapper, blurred, curvature, h, data_vector, reconstruction, mapped,
+    return Inversion(mapper, mapping, blurred, curvature, h, data_vector, reconstruction, mapped,
                      float(reconstruction @ h @ reconstruction), log_det_fh, log_det_h, factor)

@@ -51,6 +51,10 @@ class Mapper:
         The source pixels' (y, x) centres or vertices, arcsec.
     sizes : ndarray of int, shape (M,), optional
         How many of each row's k entries are used (the rest have weight 0); all k if None.
+    areas : ndarray, shape (S,), optional
+        Each pixel's share of the source plane, arcsec^2, such that ``sum(values * areas)`` is
+        the integral of the interpolated source (rectangular: the cell area; Delaunay: a third
+        of the triangles around the vertex, exact for barycentric interpolation).
     """
 
     pixels: int
@@ -59,6 +63,7 @@ class Mapper:
     neighbours: np.ndarray
     vertices: np.ndarray
     sizes: np.ndarray | None = None
+    areas: np.ndarray | None = None
 
     def valid_entries(self) -> np.ndarray:
         """(M, k) bool: the entries that are used."""
@@ -123,7 +128,8 @@ class Rectangular:
         weights = np.stack([(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty], axis=1)
         yy, xx = np.meshgrid(centres_y, centres_x, indexing="ij")
         vertices = np.stack([yy.ravel(), xx.ravel()], axis=1)
-        return Mapper(self.pixels, indices, weights, grid_neighbours(self.shape), vertices)
+        return Mapper(self.pixels, indices, weights, grid_neighbours(self.shape), vertices,
+                      areas=np.full(self.pixels, dy * dx))
 
 
 #: Image-plane overlays by (shape, grid): they do not depend on the model.
@@ -220,4 +226,9 @@ class Delaunay:
         rows = np.repeat(np.arange(len(vertices)), counts)
         columns = np.arange(len(flat)) - np.repeat(pointer[:-1], counts)
         neighbours[rows, columns] = flat
-        return Mapper(len(vertices), indices, weights, neighbours, vertices, sizes)
+        corners = vertices[triangulation.simplices]  # (T, 3, 2)
+        edges_a, edges_b = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        triangle_areas = 0.5 * np.abs(edges_a[:, 0] * edges_b[:, 1] - edges_a[:, 1] * edges_b[:, 0])
+        areas = np.bincount(triangulation.simplices.ravel(), weights=np.repeat(triangle_areas, 3) / 3.0,
+                            minlength=len(vertices))
+        return Mapper(len(vertices), indices, weights, neighbours, vertices, sizes, areas)
