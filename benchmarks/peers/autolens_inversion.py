@@ -4,7 +4,8 @@ Usage: python autolens_inversion.py CASE.npz
 
 CASE.npz (written by ../inversion_crosscheck.py) holds data, noise_map, psf, mask (True =
 masked out), pixel_scale, the lens mass as a JSON string ``mass`` (Isothermal + ExternalShear,
-PyAutoLens parameters), ``mesh_shape``, ``coefficient`` and ``sub_size``. The source is
+PyAutoLens parameters), ``mesh_shape``, ``coefficient``, ``sub_size`` and optionally ``lens_light`` (a linear Sersic's
+JSON, solved in the same linear system). The source is
 ``Pixelization(mesh=RectangularUniform(shape), regularization=Constant(coefficient))`` with the
 unconstrained solver, no edge zeroing and no border relocation (lenspipe's defaults), the
 pixelization over-sampled uniformly at ``sub_size``. Prints one JSON line with the log evidence
@@ -35,10 +36,16 @@ def main():
     mask = al.Mask2D(mask=stored["mask"], pixel_scales=scale)
     dataset = al.Imaging(data=data, noise_map=noise_map, psf=psf, over_sample_size_lp=1,
                          over_sample_size_pixelization=sub_size).apply_mask(mask=mask)
+    light = {}
+    if "lens_light" in stored.files:  # a linear Sersic lens light solved with the source
+        bulge = json.loads(str(stored["lens_light"]))
+        light["bulge"] = al.lp_linear.Sersic(centre=tuple(bulge["centre"]), ell_comps=tuple(bulge["ell_comps"]),
+                                             effective_radius=bulge["effective_radius"],
+                                             sersic_index=bulge["sersic_index"])
     lens = al.Galaxy(redshift=0.5,
                      mass=al.mp.Isothermal(centre=tuple(mass["centre"]), ell_comps=tuple(mass["ell_comps"]),
                                            einstein_radius=mass["einstein_radius"]),
-                     shear=al.mp.ExternalShear(gamma_1=mass["gamma_1"], gamma_2=mass["gamma_2"]))
+                     shear=al.mp.ExternalShear(gamma_1=mass["gamma_1"], gamma_2=mass["gamma_2"]), **light)
     pixelization = al.Pixelization(mesh=al.mesh.RectangularUniform(shape=tuple(int(n) for n in stored["mesh_shape"])),
                                    regularization=al.reg.Constant(coefficient=float(stored["coefficient"])))
     source = al.Galaxy(redshift=1.0, pixelization=pixelization)
@@ -53,7 +60,9 @@ def main():
         "log_det_curvature_reg": float(inversion.log_det_curvature_reg_matrix_term),
         "log_det_regularization": float(inversion.log_det_regularization_matrix_term),
         "noise_normalization": float(fit.noise_normalization),
-        "reconstruction": np.asarray(inversion.reconstruction).tolist(),
+        "reconstruction": np.asarray(inversion.reconstruction_dict[inversion.cls_list_from(cls=al.Mapper)[0]]).tolist(),
+        "amplitudes": [float(v) for v in np.ravel([value for key, value in inversion.reconstruction_dict.items()
+                                                    if not isinstance(key, al.Mapper)])],
     }))
 
 

@@ -39,7 +39,6 @@ import typing
 import numpy as np
 
 from . import oversampling
-from ..errors import ModelError
 from ..lensing.tracer import trace_grids
 from .inversion.pixelized import invert, pixelizations_from
 from .linear import solve_amplitudes
@@ -307,8 +306,9 @@ def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=Non
         ``id(galaxy) -> (N,)`` adapt images (Adapt regularization).
 
     A galaxy with a ``pixelization`` adds a linear inversion (:mod:`lenspipe.fit.inversion`)
-    solved against the data minus the rest of the model; ``ModelFit.inversions`` holds it
-    (one per batch row).
+    solved against the data minus the rest of the model, with the linear light profiles'
+    amplitudes in the same linear system (unconstrained, or non-negative with
+    ``positive_only``); ``ModelFit.inversions`` holds it (one per batch row).
     """
     mark = _no_mark if timer is None else timer.mark
     planes, betas = tracer.planes, tracer.betas
@@ -329,15 +329,18 @@ def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=Non
         model = model + dataset_model.background_sky_level
     mark("convolution")
     pixelized = pixelizations_from(planes)
-    if pixelized and linear:
-        raise ModelError("a pixelized source with linear light profiles is not solved as one linear system yet; "
-                         "give the other light profiles as standard profiles (or fixed instances)")
-    if pixelized:
+    if pixelized:  # the linear light profiles' amplitudes join the pixelized source's linear system
         from ..settings import InversionSettings
 
+        bases = linear_bases_from(dataset, linear, traced, planes, betas) if linear else []
+        mark("linear_bases")
         model, inversions = invert(dataset, tracer, pixelized, model, inversion or InversionSettings(), adapt_images,
-                                   timer)
-        return ModelFit(model, inversions=tuple(inversions))
+                                   timer, bases)
+        amplitudes = None
+        if linear:
+            amplitudes = np.stack([inv.amplitudes for inv in inversions])
+            amplitudes = amplitudes[0] if np.ndim(model) == 1 else amplitudes
+        return ModelFit(model, tuple(linear), amplitudes, tuple(bases), tuple(inversions))
     if not linear:
         return ModelFit(model)
     bases = linear_bases_from(dataset, linear, traced, planes, betas)

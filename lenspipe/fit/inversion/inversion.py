@@ -139,6 +139,10 @@ class Inversion:
         The source pixel values s (image units).
     mapped_image : ndarray, shape (N,)
         ``B s``: the blurred image of the reconstruction on the fitted pixels.
+    amplitudes : ndarray, shape (L,)
+        The linear light profiles' intensities solved with the source (empty without any).
+    linear_image : ndarray or float
+        Their blurred image on the fitted pixels (0.0 without any).
     regularization_term : float
         ``s^T H s``.
     log_det_curvature_reg, log_det_regularization : float
@@ -156,7 +160,9 @@ class Inversion:
     regularization_term: float
     log_det_curvature_reg: float
     log_det_regularization: float
-    _factor: tuple = None
+    _factor: object = None
+    amplitudes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    linear_image: object = 0.0
 
     @property
     def lensed_flux(self) -> float:
@@ -177,11 +183,12 @@ class Inversion:
     def reconstruction_noise_map(self) -> np.ndarray:
         """(S,) 1-sigma errors of the source pixels: ``sqrt(diag((F + H)^-1))`` (image units).
 
-        From the inverse of the whole system, so a pixel that a positive-only solve set to
-        zero still has its honest error.
+        From the inverse of the whole system (linear light profiles included), so a pixel that a
+        positive-only solve set to zero still has its honest error.
         """
-        inverse = self._factor.solve(np.eye(len(self.reconstruction)))
-        return np.sqrt(np.diag(inverse))
+        total = len(self.amplitudes) + len(self.reconstruction)
+        inverse = self._factor.solve(np.eye(total))
+        return np.sqrt(np.diag(inverse))[len(self.amplitudes):]
 
 
 def factorise(matrix, what):
@@ -208,7 +215,7 @@ def factorise(matrix, what):
 
 
 def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace=None, adapt_values=None,
-                   positive_only=False, timer=None) -> Inversion:
+                   positive_only=False, timer=None, extra=None) -> Inversion:
     """Solve one model's pixelized source (module docstring, steps 1-6).
 
     Parameters
@@ -228,6 +235,11 @@ def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace
         The adapt image of the source on the fitted pixels (Adapt regularization).
     positive_only : bool
         Solve for non-negative pixel values (slower); default unconstrained.
+    extra : ndarray, shape (N, L), optional
+        Blurred unit-intensity images of linear light profiles, solved with the source in one
+        system ``[[E^T W E, E^T W B], [B^T W E, F + H]] (a, s) = (E^T W d, D)``; the log
+        determinants stay those of the source's block, ``F + H`` and ``H`` (PyAutoArray's
+        "reduced" matrices).
     timer : StepTimer, optional
         Marks ``inversion_mapper``, ``inversion_blurred_mapping``, ``inversion_curvature``,
         ``inversion_regularization`` and ``inversion_solve``.
@@ -257,15 +269,26 @@ def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace
     mark("inversion_regularization")
     factor, log_det_fh = factorise(curvature + h, "curvature + regularization matrix")
     _, log_det_h = factorise(h, "regularization matrix")
-    if positive_only:  # min |L^T s - L^-1 D|^2 over s >= 0, with F + H = L L^T
+    system, vector = curvature + h, data_vector
+    if extra is not None and extra.shape[1]:
+        weighted_extra = extra * dataset.inverse_variance[:, None]
+        cross = scipy.sparse.csr_matrix(np.asarray((blurred.T @ weighted_extra).T))  # (L, S)
+        system = scipy.sparse.bmat([[scipy.sparse.csr_matrix(extra.T @ weighted_extra), cross],
+                                    [cross.T, curvature + h]]).tocsc()
+        vector = np.concatenate([weighted_extra.T @ residual_data, data_vector])
+        factor, _ = factorise(system, "linear system of the light profiles and the source")
+    if positive_only:  # min |L^T x - L^-1 b|^2 over x >= 0, with the system = L L^T
         from scipy.optimize import nnls
 
-        lower = np.linalg.cholesky((curvature + h).toarray())
-        target = scipy.linalg.solve_triangular(lower, data_vector, lower=True, check_finite=False)
-        reconstruction = nnls(lower.T, target, maxiter=50 * len(data_vector))[0]
+        lower = np.linalg.cholesky(system.toarray())
+        target = scipy.linalg.solve_triangular(lower, vector, lower=True, check_finite=False)
+        solution = nnls(lower.T, target, maxiter=50 * len(vector))[0]
     else:
-        reconstruction = factor.solve(data_vector)
+        solution = factor.solve(vector)
+    count = 0 if extra is None else extra.shape[1]
+    amplitudes, reconstruction = solution[:count], solution[count:]
+    linear_image = extra @ amplitudes if count else 0.0
     mapped = blurred @ reconstruction
     mark("inversion_solve")
     return Inversion(mapper, mapping, blurred, curvature, h, data_vector, reconstruction, mapped,
-                     float(reconstruction @ h @ reconstruction), log_det_fh, log_det_h, factor)
+                     float(reconstruction @ (h @ reconstruction)), log_det_fh, log_det_h, factor, amplitudes, linear_image)

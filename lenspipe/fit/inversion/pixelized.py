@@ -69,7 +69,7 @@ def _tracer_row(tracer, row):
     return Tracer(galaxies, cosmology=tracer.cosmology)
 
 
-def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None):
+def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None, bases=()):
     """The model with each pixelized source's blurred reconstruction added, and the inversions.
 
     Parameters
@@ -86,6 +86,9 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
         ``id(galaxy) -> (N,)`` adapt image of that galaxy (needed by Adapt regularization).
     timer : StepTimer, optional
         Passed to :func:`~.inversion.inversion_from`.
+    bases : sequence of ndarray, each (..., N)
+        Blurred unit-intensity images of linear light profiles, solved in the same system
+        (``Inversion.amplitudes``).
 
     Returns
     -------
@@ -100,11 +103,15 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
     adapt = None if adapt_images is None else adapt_images.get(id(term.galaxy))
     rows = max(_batch_size(component) for galaxy in tracer.galaxies for component in galaxy.profiles.values())
     model = np.asarray(model, dtype=float)
+    rows = max([rows] + [int(np.prod(np.shape(b)[:-1])) for b in bases])
     batched = model.ndim > 1 or rows > 1
     model_rows = np.broadcast_to(model, (rows, dataset.pixels)) if batched else model[None]
     out, inversions = np.empty((rows, dataset.pixels)), []
     galaxy_index = next(i for i, galaxy in enumerate(tracer.galaxies) if galaxy is term.galaxy)
     for row in range(rows):
+        extra = None
+        if len(bases):
+            extra = np.column_stack([b.reshape(-1, dataset.pixels)[row if np.ndim(b) > 1 else 0] for b in bases])
         row_tracer = _tracer_row(tracer, row) if rows > 1 else tracer
         pixelization = row_tracer.galaxies[galaxy_index].profiles[term.name]
         traced = row_tracer.traced_grids_from(grid)[term.plane]
@@ -114,7 +121,7 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
 
         inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
                                    settings.sub_size, trace=trace, adapt_values=adapt,
-                                   positive_only=settings.positive_only, timer=timer)
-        out[row] = model_rows[row] + inversion.mapped_image
+                                   positive_only=settings.positive_only, timer=timer, extra=extra)
+        out[row] = model_rows[row] + inversion.mapped_image + inversion.linear_image
         inversions.append(inversion)
     return (out if batched else out[0]), inversions
