@@ -255,7 +255,8 @@ def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace
                                       shape=(dataset.pixels, mapper.pixels))
     blurred = (psf_matrix_from(dataset) @ mapping).tocsr()
     mark("inversion_blurred_mapping")
-    weighted = blurred.multiply(dataset.inverse_variance[:, None]).tocsr()
+    weighted = blurred.copy()  # W B: each row scaled in place (``multiply`` builds a COO copy, ~20x slower)
+    weighted.data *= np.repeat(dataset.inverse_variance, np.diff(blurred.indptr))
     curvature = (blurred.T @ weighted).tocsc()
     data_vector = weighted.T @ residual_data
     mark("inversion_curvature")
