@@ -18,13 +18,11 @@ cut-out's coordinates; :func:`cutout_slices` returns that residual offset.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DatasetError
+from .files import atomic_file
 from .grid import pixel_centres_from
 from .imaging import IGNORE_ABOVE, Imaging
 
@@ -217,14 +215,5 @@ def preview_png(path, imaging, mask=None, title=None):
     if title:
         fig.suptitle(title)
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=100)
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.remove(tmp_name)
-        raise
+    with atomic_file(path, fsync=False) as handle:
+        fig.savefig(handle, format="png", dpi=100)

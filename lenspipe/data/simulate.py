@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import fftconvolve
 
 from ..errors import DatasetError
+from .files import atomic_file
 from .grid import grid_2d_from
 from .imaging import Imaging, validate_pixel_scale, validate_psf
 
@@ -148,15 +147,8 @@ def save_simulation(folder, imaging, truth):
     paths["truth"] = folder / "truth.json"
     text = json.dumps(plain_json(truth), indent=2, sort_keys=True) + "\n"
     imaging.to_fits(paths["data"], paths["psf"], paths["noise_map"], overwrite=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".truth.json.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp_name, paths["truth"])
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.remove(tmp_name)
-        raise
+    with atomic_file(paths["truth"], "w") as handle:
+        handle.write(text)
     return paths
 
 

@@ -18,6 +18,7 @@ fits are read. By default only completed fits are selected
 
 from __future__ import annotations
 
+import difflib
 import json
 import sqlite3
 import zlib
@@ -28,7 +29,7 @@ from ..results.codec import decode
 from ..results.rebuild import fit_from_result
 from ..results.result_file import ResultDataset
 from .grammar import parse, parse_operand
-from .query import FIELDS, Condition, QueryRoot
+from .query import FIELDS, Condition, FieldPath, QueryRoot
 from .schema import npy_array, open_readonly
 
 __all__ = ["Aggregator", "FitRecord", "VALUES"]
@@ -59,6 +60,10 @@ def _same(value):
     return value
 
 
+def _bool_or_none(value):
+    return None if value is None else bool(value)
+
+
 def _or_none(value):
     return value or None
 
@@ -66,6 +71,10 @@ def _or_none(value):
 def _record(row) -> FitRecord:
     return FitRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5] or None, row[6], row[7])
 
+
+#: Tables a query name is looked up in: table -> (column, what the name is called).
+_NAMES = {"parameter": ("path", "parameter path"), "model_component": ("path", "component path"),
+          "info": ("key", "info key"), "latent": ("name", "latent variable")}
 
 class Aggregator(QueryRoot):
     """A lazily evaluated selection of fits in a results database.
@@ -141,6 +150,7 @@ class Aggregator(QueryRoot):
         if not isinstance(condition, Condition):
             raise QueryError(f"query() takes a condition such as agg.unique_tag == 'lens_1', "
                              f"not {condition!r}.")
+        self._check_names(condition.refs)
         base = self._base()
         where = condition if base._where is None else base._where & condition
         return base._clone(where=where)
@@ -150,16 +160,33 @@ class Aggregator(QueryRoot):
         ``agg.model.galaxies.lens.mass.einstein_radius``, ``agg.unique_tag``,
         ``agg.info["z"]``, or their query-language strings). Fits lacking a key
         come first (SQL NULLs); ties keep ingest order."""
-        order = tuple((*self._key(key), descending) for key in keys)
+        order = tuple((*self._key(key, self), descending) for key in keys)
         return self._base()._clone(order=order)
 
     @staticmethod
-    def _key(key):
+    def _key(key, aggregator=None):
         if isinstance(key, str):
             key = parse_operand(key)
         if not hasattr(key, "_order_sql"):
             raise QueryError(f"cannot order by {key!r}; give a path such as agg.unique_tag.")
+        if aggregator is not None and hasattr(key, "_refs"):
+            aggregator._check_names(key._refs())
         return key._order_sql()
+
+    def _check_names(self, refs) -> None:
+        """Raise QueryError for a path, info key or latent name no fit in the database has,
+        listing the nearest that exist (a typo would otherwise select no fit, silently)."""
+        for table, name in sorted(refs):
+            column, label = _NAMES[table]
+            if self._db.execute(f'SELECT 1 FROM "{table}" WHERE "{column}" = ? LIMIT 1',
+                                [name]).fetchone():
+                continue
+            known = [row[0] for row in self._db.execute(f'SELECT DISTINCT "{column}" FROM "{table}"')]
+            if not known:
+                continue  # an empty database answers "no fits", not an error
+            near = difflib.get_close_matches(name, known, n=5, cutoff=0.5) or sorted(known)[:10]
+            raise QueryError(f"no fit in this database has the {label} {name!r}; the nearest are "
+                             f"{', '.join(map(repr, near))}")
 
     def _select(self, columns: str, join: str = "", column_params=()) -> tuple[str, list]:
         params = list(column_params)
@@ -223,7 +250,7 @@ class Aggregator(QueryRoot):
         columns = list(columns)
         selected, params = [], []
         for column in columns:
-            sql, column_params = self._key(column)
+            sql, column_params = self._key(column, self)
             selected.append(sql)
             params.extend(column_params)
         for row in self._rows(", ".join(selected), column_params=params):
@@ -259,10 +286,10 @@ class Aggregator(QueryRoot):
         if name == "fit":
             return self._fits()
         if name in FIELDS:
-            column = FIELDS[name][0]
-            convert = {"completed": bool, "parent": _or_none, "parent_identifier": _or_none}.get(
-                name, _same)
-            return (convert(row[0]) for row in self._rows(f'"fit"."{column}"'))
+            sql, _ = FieldPath(name)._order_sql()
+            convert = {"completed": bool, "parent": _or_none, "parent_identifier": _or_none,
+                       "converged": _bool_or_none}.get(name, _same)
+            return (convert(row[0]) for row in self._rows(sql))
         raise QueryError(f"unknown value {name!r}; choose one of {', '.join(VALUES)}.")
 
     def _model(self, text: str):

@@ -40,6 +40,9 @@ _TOKEN = re.compile(r"""
   | (?P<op>==|!=|<=|>=|<|>|&&|\|\||[&|~()\[\].\-])
 """, re.VERBOSE)
 _KEYWORDS = {"and": "&", "or": "|", "not": "~"}
+#: Limits that keep a hostile or runaway query from exhausting the parser or SQLite.
+MAX_LENGTH = 10_000
+MAX_DEPTH = 50
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
@@ -66,6 +69,9 @@ def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens, ending with an ``end`` token."""
     if not isinstance(text, str):
         raise QueryError(f"a query is a string, not {text!r}.")
+    if len(text) > MAX_LENGTH:
+        raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_LENGTH}: "
+                         "split it, or select in Python with the Aggregator.")
     tokens, position = [], 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -91,6 +97,7 @@ class _Parser:
     def __init__(self, text):
         self.text, self.tokens, self.index = text, tokenize(text), 0
         self.root = QueryRoot()
+        self.depth = 0
 
     @property
     def token(self) -> Token:
@@ -129,12 +136,20 @@ class _Parser:
         return condition
 
     def unary(self) -> Condition:
-        if self.accept("~"):
-            return ~self.unary()
-        if self.accept("("):
-            condition = self.expression()
-            self.expect(")", "')'")
-            return condition
+        if self.token.kind == "op" and self.token.value in ("~", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"the query nests parentheses and negations more than {MAX_DEPTH} "
+                                "levels deep; simplify it")
+            try:
+                if self.accept("~"):
+                    return ~self.unary()
+                self.accept("(")
+                condition = self.expression()
+                self.expect(")", "')'")
+                return condition
+            finally:
+                self.depth -= 1
         return self.comparison()
 
     def comparison(self) -> Condition:
@@ -153,6 +168,8 @@ class _Parser:
     def name(self, what="a name") -> str:
         if self.token.kind != "name":
             raise self.fail(f"expected {what}")
+        if self.token.value.startswith("_"):
+            raise self.fail(f"expected {what} (names in a query do not start with '_')")
         return self.take().value
 
     def operand(self):
@@ -191,7 +208,7 @@ class _Parser:
     def _guard(self, build, token):
         try:
             return build()
-        except QueryError as error:
+        except (QueryError, AttributeError) as error:
             raise _error(self.text, token.position, str(error)) from None
 
     def value(self):

@@ -25,6 +25,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import itertools
+import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import h5py
 
-from ..errors import ResultFileError
+from ..errors import DatabaseError, LenspipeError, ResultFileError
 from ..results.codec import read_encoded
 from ..results.identifier import canonical_json
 from ..results.result_file import (
@@ -43,7 +44,16 @@ from ..results.result_file import (
     read_texts,
 )
 from ..results.summary import components_from_model
-from .schema import SAMPLES_CODEC, STATISTICS, npy_bytes, open_database, refresh_views, valid_path
+from .schema import (
+    BUSY_TIMEOUT_S,
+    SAMPLES_CODEC,
+    STATISTICS,
+    npy_bytes,
+    open_database,
+    refresh_views,
+    valid_path,
+    write_transaction,
+)
 
 __all__ = ["IngestReport", "ingest", "find_result_files", "load_record"]
 
@@ -114,6 +124,59 @@ def _float(value):
     return None if value is None else float(value)
 
 
+def _check_documents(path, header) -> None:
+    """The JSON documents have the types ingest reads (a readable but malformed file is refused)."""
+    for key in ("model", "search", "summary", "info", "profiling"):
+        if not isinstance(header[key], dict):
+            raise ResultFileError(f"{path}: the {key} document is a {type(header[key]).__name__}, "
+                                  "not a JSON object; the file was not written by lenspipe")
+    paths = header["parameter_paths"]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ResultFileError(f"{path}: samples/parameter_paths is not a list of names")
+    summary = header["summary"]
+    for key in ("max_log_likelihood_instance", "median_pdf_instance", "errors", "latent"):
+        if not isinstance(summary.get(key, {}), dict):
+            raise ResultFileError(f"{path}: summary {key!r} is not a JSON object")
+
+
+def _check_model(path, model: dict, paths) -> None:
+    """The stored model rebuilds, with the stored parameter paths (else every later
+    ``values("samples")`` over the database would fail at this fit)."""
+    from ..model import Model
+
+    try:
+        rebuilt = Model.from_dict(model)
+    except (LenspipeError, KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ResultFileError(f"{path}: the stored model cannot be rebuilt ({error}); was it "
+                              "written by another lenspipe or edited by hand?") from None
+    if list(rebuilt.paths) != list(paths):
+        raise ResultFileError(f"{path}: the stored model's parameters {list(rebuilt.paths)[:4]}... "
+                              f"differ from the samples' {list(paths)[:4]}...")
+
+
+def _fixed_parameters(node, prefix="", out=None) -> dict:
+    """{path: value} of every fixed number in a stored model (a component taken from an earlier
+    stage, a centre held at 0), so that a query on a parameter finds the fit whether the
+    parameter was free or fixed in it. A pair of numbers ``centre`` gives ``centre.centre_0``
+    and ``centre.centre_1``, as free tuple parameters are named."""
+    out = {} if out is None else out
+    if not isinstance(node, dict):
+        return out
+    for key, child in (node.get("children") or {}).items():
+        _fixed_parameters(child, f"{prefix}.{key}" if prefix else key, out)
+    for key, value in (node.get("parameters") or {}).items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            if "type" in value:  # a nested component; a dict without "type" is a prior
+                _fixed_parameters(value, path, out)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[path] = float(value)
+        elif (isinstance(value, list) and len(value) == 2
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            out[f"{path}.{key}_0"], out[f"{path}.{key}_1"] = map(float, value)
+    return out
+
+
 def _check(path, header, shapes, components) -> None:
     paths = header["parameter_paths"]
     summary = header["summary"]
@@ -148,6 +211,8 @@ def load_record(path) -> _Record:
     with open_result(path) as f:
         texts = read_texts(f)
         header = read_header(f, texts)
+        _check_documents(path, header)
+        _check_model(path, header["model"], header["parameter_paths"])
         versions = str(f.attrs["versions"])
         group = h5py.h5g.open(f.id, b"samples")
         arrays = {name: h5py.h5d.open(group, name.encode()) for name in SAMPLE_ARRAYS}
@@ -175,6 +240,10 @@ def load_record(path) -> _Record:
                           summary["errors"])
     parameters = [(p, _float(ml[p]), _float(median[p]), *(_float(errors[p].get(k)) for k in
                    ("lower_1", "upper_1", "lower_3", "upper_3"))) for p in paths]
+    free = set(paths)
+    parameters += [(p, value, value, value, value, value, value)
+                   for p, value in _fixed_parameters(header["model"]).items()
+                   if p not in free and valid_path(p)]
     latent = [(name, *(_float(values.get(k)) for k in STATISTICS[1:]))
               for name, values in summary.get("latent", {}).items()]
     info = [(str(key), _info_value(value)) for key, value in header["info"].items()]
@@ -200,9 +269,7 @@ def _delete_children(db, fit_id: int) -> None:
 
 def _store(db, record: _Record) -> str:
     """Write one checked record inside the ingest's transaction; returns "added",
-    "replaced" or "unchanged". (No savepoint per file: :func:`load_record` has
-    checked everything a constraint could refuse, so an error here is a
-    database error and aborts the whole ingest.)"""
+    "replaced" or "unchanged" (:func:`_store_or_reason` wraps it in a savepoint)."""
     fit = record.fit
     row = db.execute('SELECT "id", "content_hash" FROM "fit" WHERE "identifier" = ?',
                      [fit["identifier"]]).fetchone()
@@ -234,12 +301,34 @@ def _store(db, record: _Record) -> str:
     return "added" if row is None else "replaced"
 
 
+#: What reading a damaged or hostile file can raise besides ResultFileError: each skips that
+#: file (named, with the reason), never the ingest.
+_FILE_FAULTS = (LenspipeError, OSError, KeyError, IndexError, TypeError, ValueError, AttributeError,
+                OverflowError, RecursionError, UnicodeError)
+
+
 def _load(path):
-    """:func:`load_record`, or the reason the file is skipped (a string)."""
+    """:func:`load_record`, or the reason the file is skipped (a string naming the file)."""
     try:
         return load_record(path)
     except ResultFileError as error:
         return str(error)
+    except _FILE_FAULTS as error:
+        return f"{path}: malformed result file ({type(error).__name__}: {str(error)[:200]})"
+
+
+def _store_or_reason(db, record: _Record, path):
+    """:func:`_store` inside a savepoint; a value the database refuses skips this file only."""
+    db.execute("SAVEPOINT one_file")
+    try:
+        outcome = _store(db, record)
+    except (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, OverflowError,
+            ValueError, TypeError) as error:
+        db.execute("ROLLBACK TO SAVEPOINT one_file")
+        db.execute("RELEASE SAVEPOINT one_file")
+        return f"{path}: a value cannot be stored ({type(error).__name__}: {str(error)[:200]})"
+    db.execute("RELEASE SAVEPOINT one_file")
+    return outcome
 
 
 def _records(files: list, jobs: int):
@@ -262,7 +351,8 @@ def _records(files: list, jobs: int):
 
 
 def ingest(database, paths, *, pattern: str = "result.h5", jobs: int = 2,
-           progress: Callable[[int, int, Path, str], None] | None = None) -> IngestReport:
+           progress: Callable[[int, int, Path, str], None] | None = None,
+           busy_timeout: float = BUSY_TIMEOUT_S) -> IngestReport:
     """Ingest the result files under ``paths`` into ``database`` (one transaction).
 
     Parameters
@@ -280,6 +370,8 @@ def ingest(database, paths, *, pattern: str = "result.h5", jobs: int = 2,
     progress : callable, optional
         Called as ``progress(done, total, path, outcome)`` after each file, outcome
         being "added", "replaced", "unchanged" or "skipped".
+    busy_timeout : float
+        Seconds to wait while another ingest holds the database's write lock.
 
     Returns
     -------
@@ -287,17 +379,33 @@ def ingest(database, paths, *, pattern: str = "result.h5", jobs: int = 2,
         ``report.ok`` is False when some file was skipped.
     """
     files = find_result_files(paths, pattern)
-    report = IngestReport()
-    db = open_database(database)
     try:
-        with db.atomic():
+        return _ingest(database, files, jobs, progress, busy_timeout)
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise DatabaseError(f"{database}: cannot write the database ({error}); nothing was "
+                                "changed") from None
+        raise DatabaseError(f"{database}: another process (another `lenspipe ingest`?) held the "
+                            f"database's lock for {busy_timeout:g} s; nothing was changed, run "
+                            "this ingest again when it has finished") from None
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(f"{database}: the database is damaged or unreadable ({error}); nothing "
+                            "was changed. Restore it from a copy, or move it aside and ingest "
+                            "the results into a new one") from None
+
+
+def _ingest(database, files, jobs, progress, busy_timeout) -> IngestReport:
+    report = IngestReport()
+    db = open_database(database, busy_timeout=busy_timeout)
+    try:
+        with write_transaction(db):
             for done, (path, record) in enumerate(_records(files, jobs), start=1):
-                if isinstance(record, str):
-                    report.failed.append((str(path), record))
-                    outcome = "skipped"
-                else:
-                    outcome = _store(db, record)
+                outcome = record if isinstance(record, str) else _store_or_reason(db, record, path)
+                if outcome in ("added", "replaced", "unchanged"):
                     getattr(report, outcome).append(record.fit["identifier"])
+                else:
+                    report.failed.append((str(path), outcome))
+                    outcome = "skipped"
                 if progress is not None:
                     progress(done, len(files), path, outcome)
             if report.added or report.replaced:

@@ -34,6 +34,7 @@ import numbers
 import re
 
 from ..errors import ModelError, QueryError
+from .schema import DERIVED_FIELDS
 
 __all__ = ["Condition", "QueryRoot", "ModelPath", "FieldPath", "InfoItem", "LatentItem",
            "SearchPath", "FIELDS", "STATISTICS"]
@@ -52,6 +53,10 @@ FIELDS = {
     "log_evidence": ("log_evidence", "number", True), "n_samples": ("n_samples", "number", False),
     "created": ("created", "text", True), "seed": ("seed", "number", True),
     "config_hash": ("config_hash", "text", True),
+    # diagnostics (schema.DERIVED_FIELDS): converged is 1 or 0, the others numbers
+    "converged": (None, "number", True), "steps": (None, "number", True),
+    "max_tau": (None, "number", True), "rhat": (None, "number", True),
+    "wall_time_s": (None, "number", True),
 }
 _SQL_TYPES = {str: "('text')", float: "('integer', 'real')", int: "('integer', 'real')"}
 
@@ -67,9 +72,23 @@ def _number(value) -> float | None:
     """``value`` as a float if it is a real number (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise QueryError(f"the number {str(value)[:20]}... is too large to compare (beyond "
+                         "1.8e308).") from None
     if math.isnan(value):
         raise QueryError("cannot compare with NaN (SQLite stores NaN as NULL).")
+    return value
+
+
+def _text(value: str) -> str:
+    """A string SQLite can store: valid UTF-8 (no lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise QueryError(f"the string {value!r} is not valid text (character {error.start} is a "
+                         "lone surrogate); type the text again.") from None
     return value
 
 
@@ -78,7 +97,7 @@ def _scalar(value, what: str):
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, str):
-        return value
+        return _text(value)
     number = _number(value)
     if number is None:
         raise QueryError(f"cannot compare {what} with {value!r}: use a string or a number.")
@@ -92,10 +111,13 @@ class Condition:
     ``or``, ``not`` and ``if condition:`` raise QueryError.
     """
 
-    __slots__ = ("sql", "params", "text")
+    __slots__ = ("sql", "params", "text", "refs")
 
-    def __init__(self, sql: str, params=(), text: str = ""):
+    def __init__(self, sql: str, params=(), text: str = "", refs=frozenset()):
         self.sql, self.params, self.text = sql, tuple(params), text or sql
+        #: (table, name) pairs the condition reads, checked against the database so that a
+        #: misspelt path is an error rather than an empty answer.
+        self.refs = frozenset(refs)
 
     def _other(self, other) -> "Condition":
         if not isinstance(other, Condition):
@@ -106,15 +128,15 @@ class Condition:
     def __and__(self, other):
         other = self._other(other)
         return Condition(f"({self.sql} AND {other.sql})", self.params + other.params,
-                         f"({self.text} & {other.text})")
+                         f"({self.text} & {other.text})", self.refs | other.refs)
 
     def __or__(self, other):
         other = self._other(other)
         return Condition(f"({self.sql} OR {other.sql})", self.params + other.params,
-                         f"({self.text} | {other.text})")
+                         f"({self.text} | {other.text})", self.refs | other.refs)
 
     def __invert__(self):
-        return Condition(f"(NOT {self.sql})", self.params, f"~{self.text}")
+        return Condition(f"(NOT {self.sql})", self.params, f"~{self.text}", self.refs)
 
     def __bool__(self):
         raise QueryError("a query condition has no truth value: combine conditions with &, | "
@@ -155,7 +177,7 @@ class _Comparable:
 def _in_table(table: str, key_sql: str, key_params, op: str, column: str, value, text: str):
     sql = (f'"fit"."id" IN (SELECT "fit_id" FROM "{table}" WHERE {key_sql} '
            f'AND "{column}" {_OPERATORS[op]} ?)')
-    return Condition(sql, (*key_params, value), text)
+    return Condition(sql, (*key_params, value), text, {(table, key_params[0])})
 
 
 class ModelPath(_Comparable):
@@ -205,6 +227,9 @@ class ModelPath(_Comparable):
         return ('(SELECT "{}" FROM "parameter" WHERE "fit_id" = "fit"."id" AND "path" = ?)'
                 .format(self._statistic or "max_likelihood"), (self.path,))
 
+    def _refs(self):
+        return {("parameter", self.path)}
+
 
 def _class_name(value) -> str:
     if isinstance(value, str):
@@ -224,13 +249,14 @@ class FieldPath(_Comparable):
         if name not in FIELDS:
             raise QueryError(f"unknown fit field {name!r}; fields are {', '.join(FIELDS)}.")
         self._field = name
-        self._column, self._kind, self._nullable = FIELDS[name]
+        column, self._kind, self._nullable = FIELDS[name]
+        self._sql = DERIVED_FIELDS[name] if column is None else f'"fit"."{column}"'
 
     def __repr__(self):
         return self._field
 
     def _compare(self, op, value):
-        column = f'"fit"."{self._column}"'
+        column = self._sql
         if value is None and op in ("==", "!="):
             verb = "IS NULL" if op == "==" else "IS NOT NULL"
             return Condition(f"{column} {verb}", (), f"{self!r} {op} None")
@@ -244,7 +270,7 @@ class FieldPath(_Comparable):
         return Condition(sql, (value,), f"{self!r} {op} {value!r}")
 
     def _order_sql(self):
-        return f'"fit"."{self._column}"', ()
+        return self._sql, ()
 
 
 class InfoItem(_Comparable):
@@ -262,11 +288,14 @@ class InfoItem(_Comparable):
         value = _scalar(value, repr(self))
         sql = (f'"fit"."id" IN (SELECT "fit_id" FROM "info" WHERE "key" = ? AND "value" '
                f'{_OPERATORS[op]} ? AND typeof("value") IN {_SQL_TYPES[type(value)]})')
-        return Condition(sql, (self._key, value), f"{self!r} {op} {value!r}")
+        return Condition(sql, (self._key, value), f"{self!r} {op} {value!r}", self._refs())
 
     def _order_sql(self):
         return ('(SELECT "value" FROM "info" WHERE "fit_id" = "fit"."id" AND "key" = ?)',
                 (self._key,))
+
+    def _refs(self):
+        return {("info", self._key)}
 
 
 class LatentItem(_Comparable):
@@ -295,6 +324,9 @@ class LatentItem(_Comparable):
     def _order_sql(self):
         return (f'(SELECT "{self._statistic}" FROM "latent" WHERE "fit_id" = "fit"."id" '
                 'AND "name" = ?)', (self._latent,))
+
+    def _refs(self):
+        return {("latent", self._latent)}
 
 
 class SearchPath(_Comparable):

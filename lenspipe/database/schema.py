@@ -41,6 +41,7 @@ rebuilt by each ingest).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import re
@@ -58,6 +59,8 @@ __all__ = [
     "MIGRATIONS",
     "open_database",
     "open_readonly",
+    "write_transaction",
+    "BUSY_TIMEOUT_S",
     "schema_version",
     "migrate",
     "refresh_views",
@@ -150,9 +153,20 @@ _V1 = [
 #: ``(version, description, statements)``, applied in order by :func:`migrate`.
 MIGRATIONS = [(1, "initial schema", _V1)]
 
+#: Diagnostics read from a fit's stored search and profiling JSON, queryable as fields and
+#: columns of ``fit_summary``: name -> SQL expression over the ``fit`` row.
+DERIVED_FIELDS = {
+    "converged": """json_extract("fit"."search", '$.diagnostics.converged')""",
+    "steps": """json_extract("fit"."search", '$.diagnostics.steps')""",
+    "max_tau": """(SELECT MAX("value") FROM json_each("fit"."search", '$.diagnostics.tau'))""",
+    "rhat": """(SELECT MAX("value") FROM json_each("fit"."search", '$.diagnostics.rhat'))""",
+    "wall_time_s": """json_extract("fit"."profiling", '$.wall_time_s')""",
+}
+
 _FIT_COLUMNS = ('"fit"."id"', '"fit"."identifier"', '"fit"."unique_tag"', '"fit"."name"',
                 '"fit"."path_prefix"', '"fit"."parent_identifier"', '"fit"."completed"',
-                '"fit"."max_log_likelihood"', '"fit"."log_evidence"')
+                '"fit"."max_log_likelihood"', '"fit"."log_evidence"',
+                *(f'{sql} AS "{name}"' for name, sql in DERIVED_FIELDS.items()))
 
 
 def quote(name: str) -> str:
@@ -175,6 +189,41 @@ def npy_bytes(array: np.ndarray) -> bytes:
 def npy_array(blob: bytes) -> np.ndarray:
     """Inverse of :func:`npy_bytes`."""
     return np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+
+
+#: How long a writer waits for another's write lock before giving up, seconds.
+BUSY_TIMEOUT_S = 60.0
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database):
+    """A write transaction that takes the write lock first (``BEGIN IMMEDIATE``).
+
+    A plain (deferred) transaction that has read and then writes cannot wait for another
+    writer in WAL mode: SQLite answers "database is locked" at once, whatever the busy
+    timeout. Taking the lock at the start waits up to the busy timeout instead.
+
+    Raises
+    ------
+    DatabaseError
+        If another process held the write lock for the whole busy timeout.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+        raise DatabaseError(f"{_name(db)}: another process (another `lenspipe ingest`?) held the "
+                            f"database's write lock for {timeout:g} s; run this ingest again when "
+                            "it has finished") from None
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
@@ -203,7 +252,8 @@ def migrate(db: sqlite_utils.Database) -> int:
                             "database; give a new file or an existing lenspipe database.")
     if current == SCHEMA_VERSION:
         return current
-    with db.atomic():
+    with write_transaction(db):
+        current = schema_version(db)  # another ingest may have migrated it while we waited
         if current == 0:
             db.execute('CREATE TABLE "schema_version" ("version" INTEGER PRIMARY KEY, '
                        '"description" TEXT NOT NULL, "applied" TEXT NOT NULL)')
@@ -223,14 +273,17 @@ def _name(db) -> str:
     return row[2] or "the database"
 
 
-def open_database(path) -> sqlite_utils.Database:
+def open_database(path, busy_timeout: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
     """Open (creating if needed) the database for writing, migrated to the
-    current schema, in WAL mode so that readers work during a write."""
+    current schema, in WAL mode so that readers work during a write.
+
+    ``busy_timeout`` (seconds) is how long to wait for another writer's lock."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        db = sqlite_utils.Database(path, execute_plugins=False)
-        db.execute("PRAGMA busy_timeout = 60000")
+        db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=busy_timeout),
+                                   execute_plugins=False)
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         db.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # takes effect only on a new file
         db.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
         db.enable_wal()

@@ -9,7 +9,12 @@ search JSON), so the rebuilt log likelihood equals the one the sampler saw.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..settings import FitSettings
 
 __all__ = ["fit_from_result", "analysis_from_result", "analysis_from_settings", "settings_from_search",
            "source_plane_image"]
@@ -49,7 +54,7 @@ def analysis_from_settings(imaging, mask, positions=None, settings=None):
                            cosmology=cosmology_from_name(settings.cosmology))
 
 
-def settings_from_search(search) -> "FitSettings":
+def settings_from_search(search) -> FitSettings:
     """The :class:`~lenspipe.settings.FitSettings` a stored fit recorded (``search["settings"]``).
 
     Results written before settings were recorded whole kept ``likelihood``,

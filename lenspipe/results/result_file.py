@@ -25,15 +25,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from .._version import __version__
+from ..data.files import atomic_path
 from ..errors import ResultFileError
+from . import checksums as _checksums
 from .codec import _attr, _read, write_encoded
 from .identifier import canonical_json, dataset_hash, fit_identifier, json_safe
 from .summary import dependency_versions, summarise
@@ -247,8 +247,13 @@ def _write(path: Path, result: Result) -> None:
         attrs["versions"] = canonical_json(result.versions)
         attrs["seed"] = np.int64(result.seed)
         attrs["completed"] = np.bool_(result.completed)
-        for key in JSON_DATASETS:
-            f.create_dataset(key, data=canonical_json(getattr(result, key)))
+        texts = {key: canonical_json(getattr(result, key)) for key in JSON_DATASETS}
+        for key, text in texts.items():
+            f.create_dataset(key, data=text)
+        sums = {key: _checksums.text_checksum(text) for key, text in texts.items()}
+        sums["dataset"] = result.dataset.content_hash()
+        sums["attributes"] = _checksums.attributes_checksum(vars(result))
+        attrs["checksums"] = canonical_json(sums)
         _write_samples(f.create_group("samples"), result)
         group = f.create_group("dataset")
         group.attrs["pixel_scale"] = np.float64(result.dataset.pixel_scale)
@@ -274,18 +279,8 @@ def write_result(path, result: Result, *, fsync: bool = True) -> Path:
     path = Path(path)
     if result.parameters is None or result.dataset is None:
         raise ResultFileError("write_result: the result has no samples or no dataset to write.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        _write(Path(temporary), result)
-        if fsync:
-            with open(temporary, "rb") as f:
-                os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, fsync=fsync) as temporary:
+        _write(temporary, result)
     return path
 
 
@@ -343,10 +338,22 @@ def _check(f: h5py.File, path: Path) -> None:
 def read_texts(f: h5py.File) -> dict[str, str]:
     """The JSON datasets (model, search, summary, info, profiling) as stored text."""
     texts = {}
+    sums = _stored_checksums(f)
     for key in JSON_DATASETS:
         value = _read(h5py.h5d.open(f.id, key.encode()))[()]
         texts[key] = value.decode() if isinstance(value, bytes) else str(value)
+        _checksums.verify(sums, key, _checksums.text_checksum(texts[key]), f.filename)
     return texts
+
+
+def _stored_checksums(f: h5py.File) -> dict | None:
+    """The file's ``checksums`` attribute (None for a file written before them)."""
+    if not h5py.h5a.exists(f.id, b"checksums"):
+        return None
+    try:
+        return _checksums.stored(_attr(f.id, "checksums"))
+    except ResultFileError as error:
+        raise ResultFileError(f"{f.filename}: {error}") from None
 
 
 _TEXT_ATTRS = ("identifier", "unique_tag", "name", "path_prefix", "parent_identifier",
@@ -363,6 +370,8 @@ def read_header(f: h5py.File, texts: dict | None = None) -> dict:
                   format_version=int(_attr(f.id, "format_version")),
                   parameter_paths=json.loads(_attr(h5py.h5g.open(f.id, b"samples"),
                                                    "parameter_paths")))
+    _checksums.verify(_stored_checksums(f), "attributes", _checksums.attributes_checksum(fields),
+                      f.filename)
     fields.update({key: json.loads(text) for key, text in texts.items()})
     return fields
 
@@ -370,9 +379,11 @@ def read_header(f: h5py.File, texts: dict | None = None) -> dict:
 def read_dataset(f: h5py.File) -> ResultDataset:
     """The ``dataset`` group of an open result file."""
     group = h5py.h5g.open(f.id, b"dataset")
-    return ResultDataset(pixel_scale=float(_attr(group, "pixel_scale")),
-                         **{key: _read(h5py.h5d.open(group, key.encode())) for key in
-                            ("data", "noise_map", "psf", "mask", "positions")})
+    dataset = ResultDataset(pixel_scale=float(_attr(group, "pixel_scale")),
+                            **{key: _read(h5py.h5d.open(group, key.encode())) for key in
+                               ("data", "noise_map", "psf", "mask", "positions")})
+    _checksums.verify(_stored_checksums(f), "dataset", dataset.content_hash(), f.filename)
+    return dataset
 
 
 def read_samples(f: h5py.File) -> dict[str, np.ndarray]:

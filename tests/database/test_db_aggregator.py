@@ -95,7 +95,9 @@ def test_queries_on_fields_search_and_classes(standard):
     assert len(agg.query(agg.model.galaxies.lens.mass == LpTestPowerLaw)) == 1
     assert len(agg.query(agg.model.galaxies.lens.mass == "LpTestIsothermal")) == 5
     assert len(agg.query(agg.model.galaxies.lens.mass != LpTestIsothermal)) == 1
-    assert len(agg.query(agg.model.galaxies.source.mass == LpTestIsothermal)) == 0
+    with pytest.raises(QueryError, match="no fit in this database has the component path "
+                                         "'galaxies.source.mass'; the nearest are 'galaxies.lens.mass'"):
+        agg.query(agg.model.galaxies.source.mass == LpTestIsothermal)  # a path no fit has: named
     assert len(agg.query(agg.info["survey"] == "BELLS")) == 1
     assert len(agg.query(agg.info.index >= 1)) == 4
     assert len(agg.query(agg.parent == results[0].identifier)) == 1

@@ -75,7 +75,11 @@ def test_flat_views_read_without_lenspipe(standard):
             assert row["latent.einstein_mass.median"] == pytest.approx(
                 result.summary["latent"]["einstein_mass"]["median"])
         long = connection.execute('SELECT * FROM "parameter_summary"').fetchall()
-        assert len(long) == sum(len(r.parameter_paths) for r in results)
+        # every free parameter, and each fixed number of the model (here the lens redshift)
+        assert len(long) == sum(len(r.parameter_paths) + 1 for r in results)
+        fixed = connection.execute('SELECT * FROM "parameter" WHERE "path" = ?',
+                                   ["galaxies.lens.redshift"]).fetchall()
+        assert [(row["median"], row["lower_3"], row["upper_3"]) for row in fixed] == [(0.5, 0.5, 0.5)] * 6
         blob = connection.execute('SELECT "data" FROM "dataset" LIMIT 1').fetchone()[0]
         import io
         assert np.load(io.BytesIO(blob)).shape == (9, 9)  # plain .npy
@@ -158,6 +162,7 @@ def test_reader_works_during_an_ingest(standard, tmp_path):
 
 _KILL_SCRIPT = textwrap.dedent("""
     import sys, time
+    import results.synthetic  # registers the stand-in classes, so the stored models rebuild
     from lenspipe.database import ingest, schema
     schema.CACHE_KIB = 256  # a small page cache: the transaction spills pages to the WAL
     def progress(done, total, path, outcome):
