@@ -7,7 +7,7 @@
 #   results/lenspipe.sqlite                     every result, written by the single ingest rule
 #   logs/{rule}/{lens}.log, logs/benchmarks/{rule}/{lens}.tsv
 #
-# Run:  snakemake --cores all                        (the embedded demo, or your config)
+# Run:  snakemake                                    (the demo; settings from profiles/default)
 #       snakemake --profile workflow/profiles/slurm  (a SLURM cluster, see docs/cluster.md)
 
 from snakemake.utils import min_version
@@ -16,10 +16,10 @@ min_version("9.20")
 
 
 # The embedded demo, unless a config is given with --configfile (which replaces it whole,
-# rather than being merged into it).
-if not config:
+# rather than being merged into it). `--config KEY=VALUE` changes keys of whichever is used.
+if not workflow.config_settings.configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import tempfile
+import re
 import warnings
 from pathlib import Path
 
@@ -37,8 +36,30 @@ from astropy.io import fits
 
 from .._version import __version__
 from ..errors import DatasetError, MaskError
+from .files import atomic_file
 
-__all__ = ["read_image", "write_image", "write_hdus", "write_dataset", "read_dataset"]
+__all__ = ["read_image", "write_image", "write_hdus", "write_dataset", "read_dataset", "split_extension"]
+
+_EXTENSION = re.compile(r"(?P<path>.+)\[(?P<ext>[^\[\]]+)\]")
+
+
+#: How a user picks the image's extension (said in every error about a wrong one).
+_CHOOSE = ("Choose the image extension as FILE.fits[EXTNAME] or FILE.fits[INDEX], or with --hdu "
+           "(`hdu` in a dataset sheet, hdu= in Python).")
+
+
+def split_extension(path, hdu=0):
+    """``(file, hdu)`` of a path that may name its extension, as ``image.fits[SCI]`` or
+    ``image.fits[1]`` (CFITSIO's notation); a path without one keeps ``hdu``.
+
+    A file that really exists under the whole name (brackets included) is taken as is.
+    """
+    text = str(path)
+    match = _EXTENSION.fullmatch(text)
+    if match is None or Path(text).is_file():
+        return Path(text), hdu
+    ext = match["ext"].strip().strip("'\"")
+    return Path(match["path"]), int(ext) if ext.isdigit() else ext
 
 DATASET_FORMAT = "lenspipe-dataset"
 DATASET_FORMAT_VERSION = 1
@@ -70,7 +91,7 @@ def read_image(path, hdu=0, what="image"):
         If the file is missing or unreadable, is not valid FITS, is truncated,
         has no such HDU, the HDU holds no image, or the image is not 2D or is empty.
     """
-    path = Path(path)
+    path, hdu = split_extension(path, hdu)
     if not path.is_file():
         raise DatasetError(
             f"{what} file not found: '{path}'. Check the path (relative paths are taken "
@@ -86,13 +107,12 @@ def read_image(path, hdu=0, what="image"):
                 except (IndexError, KeyError):
                     raise DatasetError(
                         f"{what} file '{path}' has no HDU {hdu!r}; its HDUs are "
-                        f"[{'; '.join(hdul_names)}]. Pass the right hdu=."
+                        f"[{'; '.join(hdul_names)}]. {_CHOOSE}"
                     ) from None
                 if not isinstance(selected, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
                     raise DatasetError(
                         f"HDU {hdu!r} of {what} file '{path}' is a {type(selected).__name__}, "
-                        f"not an image; its HDUs are [{'; '.join(hdul_names)}]. Pass the "
-                        f"hdu= of the image extension."
+                        f"not an image; its HDUs are [{'; '.join(hdul_names)}]. {_CHOOSE}"
                     )
                 data = selected.data
                 header = selected.header.copy()
@@ -112,13 +132,13 @@ def read_image(path, hdu=0, what="image"):
     if data is None:
         raise DatasetError(
             f"HDU {hdu!r} of {what} file '{path}' holds no image data; its HDUs are "
-            f"[{'; '.join(hdul_names)}]. Pass the hdu= of the image extension."
+            f"[{'; '.join(hdul_names)}]. {_CHOOSE}"
         )
     array = np.asarray(data)
     if array.ndim != 2:
         raise DatasetError(
             f"{what} in '{path}' (HDU {hdu!r}) has {array.ndim} dimensions with shape "
-            f"{array.shape}; a 2D image is needed. Extract one plane or pass the right hdu=."
+            f"{array.shape}; a 2D image is needed. Extract one plane, or name another extension as FILE.fits[EXTNAME]."
         )
     if array.size == 0:
         raise DatasetError(f"{what} in '{path}' (HDU {hdu!r}) is empty (shape {array.shape}).")
@@ -149,18 +169,8 @@ def write_hdus(path, hdus, overwrite=True):
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"'{path}' exists; pass overwrite=True to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fits.HDUList(hdus).writeto(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.remove(tmp_name)
-        raise
+    with atomic_file(path) as handle:
+        fits.HDUList(hdus).writeto(handle)
 
 
 def write_image(path, array, header=None, overwrite=True):

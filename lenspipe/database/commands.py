@@ -71,7 +71,8 @@ def add_query(subparsers) -> None:
     parser.add_argument("--columns", default=DEFAULT_COLUMNS,
                         help="comma-separated columns: fields, parameter paths (add .median, "
                         ".lower_1 ...), info.key, latent.name (default: %(default)s)")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                        help="output format (default: %(default)s)")
     parser.add_argument("--order-by", default=None, metavar="COLUMN", help="sort by this column")
     parser.add_argument("--descending", action="store_true", help="sort in descending order")
     parser.add_argument("--limit", type=int, default=None, help="print at most this many fits")
@@ -103,6 +104,7 @@ def split_columns(text: str) -> list[str]:
 
 def run_query(args) -> int:
     """Body of ``lenspipe query``."""
+    from ..errors import QueryError
     from .aggregator import Aggregator
 
     with Aggregator.from_database(args.database, completed_only=args.completed_only) as agg:
@@ -112,6 +114,9 @@ def run_query(args) -> int:
         if args.limit is not None:
             selection = selection[:max(args.limit, 0)]
         columns = split_columns(args.columns)
+        if not columns:
+            raise QueryError(f"--columns {args.columns!r} names no column; give comma-separated "
+                             f"columns, e.g. --columns {DEFAULT_COLUMNS}")
         rows = selection.rows(columns)
         _WRITERS[args.format](columns, rows, sys.stdout)
     return 0

@@ -5,8 +5,8 @@ Each parses its arguments, calls one function of :mod:`lenspipe.pipeline` and pr
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -21,10 +21,18 @@ def _mapping(text: str, what: str) -> dict:
     try:
         value = yaml.safe_load(text) if text else {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"{what} is not valid YAML/JSON: {error}") from None
+        raise ConfigError(f"{what} is not valid YAML/JSON: {_yaml_problem(error)}") from None
     if not isinstance(value, dict):
         raise ConfigError(f"{what} must be a mapping, got {type(value).__name__}")
     return value
+
+
+def _yaml_problem(error) -> str:
+    """PyYAML's error as one line: the problem and where (line and column, counted from 1)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def _text_or_file(value: str) -> str:
@@ -69,7 +77,12 @@ def add_simulate(subparsers) -> None:
 def run_simulate(args) -> int:
     from .datasets import simulate_dataset
 
+    from .outputs import check_outputs
+
     spec = _mapping(_text_or_file(args.spec), "--spec")
+    spec_file = None if args.spec.lstrip().startswith("{") else args.spec
+    check_outputs({"--out": args.out, "--truth": args.truth, "--preview": args.preview},
+                  {"--spec": spec_file})
     imaging, mask = simulate_dataset(spec, args.seed, args.out, args.truth, args.preview)
     print(f"{args.out}: simulated {imaging.shape[0]}x{imaging.shape[1]} pixels, "
           f"{mask.pixels_in_mask} fitted")
@@ -87,17 +100,20 @@ def add_prepare(subparsers) -> None:
     add("--data", required=True, help="science image FITS")
     add("--noise", required=True, help="noise-map (or weight) FITS")
     add("--psf", required=True, help="PSF FITS (odd-sized)")
+    add("--hdu", default="0", help="extension of the images in the three files: index or EXTNAME "
+        "(e.g. SCI); one file's own is given as FILE.fits[EXT] (default: %(default)s)")
     add("--pixel-scale", type=float, required=True, help="arcsec per pixel")
-    add("--noise-kind", choices=("noise", "weight", "inverse_variance"), default="noise")
+    add("--noise-kind", choices=("noise", "weight", "inverse_variance"), default="noise",
+        help="what --noise holds (default: %(default)s)")
     add("--mask-radius", type=float, required=True, help="circular mask radius, arcsec")
     add("--mask-file", help="extra FITS mask (1 = masked out) of the cut-out's shape")
     add("--redshift-lens", type=float, required=True)
     add("--redshift-source", type=float, required=True)
-    add("--centre", default="0,0", help="lens centre 'y,x' arcsec from the image centre")
-    add("--cutout", type=int, default=0, help="cut-out size in pixels (0 = whole image)")
+    add("--centre", default="0,0", help="lens centre 'y,x' arcsec from the image centre (default: %(default)s)")
+    add("--cutout", type=int, default=0, help="cut-out size in pixels, 0 = whole image (default: %(default)s)")
     add("--subtract-sky", action="store_true", help="subtract the median of an outer annulus")
     add("--positions", default="", help="multiple-image positions 'y1,x1;y2,x2' arcsec")
-    add("--positions-threshold", type=float, default=0.0, help="arcsec; 0 = not used")
+    add("--positions-threshold", type=float, default=0.0, help="arcsec; 0 = not used (default: %(default)s)")
     add("--info", action="append", default=[], metavar="KEY=VALUE", help="stored with every fit")
     add("--out", required=True, help="dataset file to write (.fits)")
     add("--preview", help="preview PNG to write")
@@ -106,14 +122,20 @@ def add_prepare(subparsers) -> None:
 
 def run_prepare(args) -> int:
     from .datasets import prepare_dataset
+    from .outputs import check_outputs
 
+    check_outputs({"--out": args.out, "--preview": args.preview},
+                  {"--data": args.data, "--noise": args.noise, "--psf": args.psf,
+                   "--mask-file": args.mask_file})
     try:
         centre = tuple(float(v) for v in args.centre.split(","))
-        assert len(centre) == 2
-    except (ValueError, AssertionError):
-        raise ConfigError(f"--centre {args.centre!r} must be 'y,x' in arcsec") from None
+    except ValueError:
+        centre = ()
+    if len(centre) != 2 or not all(math.isfinite(v) for v in centre):
+        raise ConfigError(f"--centre {args.centre!r} must be 'y,x' in arcsec (two finite numbers)")
     imaging, mask = prepare_dataset(
         name=args.name, data=args.data, noise=args.noise, psf=args.psf,
+        hdu=int(args.hdu) if args.hdu.strip().isdigit() else args.hdu.strip(),
         pixel_scale=args.pixel_scale, noise_kind=args.noise_kind, mask_radius=args.mask_radius,
         mask_file=args.mask_file, redshift_lens=args.redshift_lens,
         redshift_source=args.redshift_source, centre=centre, cutout=args.cutout,
@@ -161,6 +183,9 @@ def add_fit(subparsers) -> None:
     add("--previous", action="append", default=[], metavar="STAGE=PATH",
         help="an earlier stage's result file (repeatable)")
     add("--checkpoint", default=None, help="checkpoint file (default: OUT with .checkpoint.h5 for .h5)")
+    add("--keep-checkpoint", action="store_true",
+        help="keep the checkpoint after the result is written (to extend the fit later by "
+        "raising max_steps); by default it is removed")
     add("--config-hash", default="", help="recorded in the result")
     add("--info", action="append", default=[], metavar="KEY=VALUE", help="stored in the result")
     parser.set_defaults(func=run_fit_command)
@@ -212,7 +237,8 @@ def run_fit_command(args) -> int:
         dataset=args.dataset, out=args.out, model_spec=spec, settings=settings, stage=args.stage,
         unique_tag=unique_tag, seed=args.seed, threads=args.threads,
         previous=_key_values(args.previous, "--previous"), checkpoint=args.checkpoint,
-        config_hash=args.config_hash, info=_key_values(args.info, "--info"))
+        config_hash=args.config_hash, info=_key_values(args.info, "--info"),
+        keep_checkpoint=args.keep_checkpoint)
     result = run_fit(request)
     diagnostics = result.search.get("diagnostics", {})
     print(f"{args.out}: max log likelihood {result.summary['max_log_likelihood']:.3f}, "

@@ -16,7 +16,87 @@ from .._version import __version__
 from ..data import Imaging, Mask, prepare_imaging, preview_png, simulate_imaging, write_dataset
 from ..errors import ConfigError
 
-__all__ = ["gaussian_psf", "truth_model_from", "simulate_dataset", "prepare_dataset", "parse_positions"]
+__all__ = ["gaussian_psf", "truth_model_from", "simulate_dataset", "prepare_dataset", "parse_positions",
+           "check_simulation_spec", "check_redshifts", "positive_number"]
+
+_SPEC_REQUIRED = ("shape", "pixel_scale", "psf_sigma", "mask_radius", "truth")
+_SPEC_KEYS = {*_SPEC_REQUIRED, "name", "psf_shape", "exposure_time", "background_sky",
+              "redshift_lens", "redshift_source", "info", "positions_threshold"}
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ConfigError(f"{what} must be a finite number, got {value!r}")
+    return value
+
+
+def positive_number(value, what: str, allow_zero: bool = False) -> float:
+    """``value`` as a finite float above zero (or at least zero), else a ConfigError naming ``what``."""
+    value = _number(value, what)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{what} must be {'at least' if allow_zero else 'above'} 0, got {value!r}")
+    return value
+
+
+def check_redshifts(redshift_lens, redshift_source, names=("redshift_lens", "redshift_source")) -> None:
+    """Both redshifts finite and positive, the source's above the lens's.
+
+    ``names`` are how the user wrote the two (config keys or command-line options).
+
+    Raises
+    ------
+    ConfigError
+        Naming the offending redshift(s).
+    """
+    z_lens = positive_number(redshift_lens, names[0])
+    z_source = positive_number(redshift_source, names[1])
+    if z_source <= z_lens:
+        raise ConfigError(f"{names[1]} {z_source} must be above {names[0]} {z_lens} "
+                          "(the source lies behind the lens); swap them if they were interchanged")
+
+
+def _pair(value, what: str, minimum: int) -> tuple:
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value)):
+        raise ConfigError(f"{what} must be two integers of at least {minimum} ([rows, columns]), got {value!r}")
+    return tuple(value)
+
+
+def check_simulation_spec(spec: dict) -> None:
+    """Check a simulation spec (one ``simulate:`` entry) before anything is computed.
+
+    Raises
+    ------
+    ConfigError
+        Naming the missing, unknown or invalid key and what it must be.
+    """
+    missing = [key for key in _SPEC_REQUIRED if key not in spec]
+    if missing:
+        raise ConfigError(f"the simulation spec lacks {', '.join(missing)}; it needs "
+                          f"{', '.join(_SPEC_REQUIRED)} (see config/config.yaml's simulate:)")
+    unknown = sorted(set(spec) - _SPEC_KEYS)
+    if unknown:
+        raise ConfigError(f"the simulation spec has unknown key(s) {', '.join(unknown)}; "
+                          f"valid keys: {', '.join(sorted(_SPEC_KEYS))}")
+    _pair(spec["shape"], "shape", 5)
+    _pair(spec.get("psf_shape", [11, 11]), "psf_shape", 1)
+    for key in ("pixel_scale", "psf_sigma", "mask_radius", "exposure_time"):
+        if key in spec:
+            positive_number(spec[key], key)
+    for key in ("background_sky", "positions_threshold"):
+        if key in spec:
+            positive_number(spec[key], key, allow_zero=True)
+    check_redshifts(spec.get("redshift_lens", 0.5), spec.get("redshift_source", 1.0))
+    if not isinstance(spec.get("info", {}), dict):
+        raise ConfigError(f"info must be a mapping of key: value, got {spec['info']!r}")
+    truth = spec["truth"]
+    if not isinstance(truth, dict) or not truth or not all(isinstance(g, dict) for g in truth.values()):
+        raise ConfigError("truth must be a mapping of galaxy name -> components, e.g. truth: {lens: "
+                          "{mass: {class: IsothermalSph, einstein_radius: 1.0}}, source: {...}}; "
+                          f"got {truth!r}")
 
 
 def gaussian_psf(shape, sigma, pixel_scale) -> np.ndarray:
@@ -70,6 +150,7 @@ def simulate_dataset(spec: dict, seed: int, out, truth_path=None, preview=None, 
     """
     from ..lensing import Tracer
 
+    check_simulation_spec(spec)
     z_lens = spec.get("redshift_lens", 0.5)
     z_source = spec.get("redshift_source", 1.0)
     model = truth_model_from(spec["truth"], z_lens, z_source)
@@ -117,7 +198,7 @@ def parse_positions(text: str) -> np.ndarray:
     return np.array(points, dtype=float).reshape(-1, 2)
 
 
-def prepare_dataset(*, name, data, noise, psf, pixel_scale, out, noise_kind="noise",
+def prepare_dataset(*, name, data, noise, psf, pixel_scale, out, noise_kind="noise", hdu=0,
                     mask_radius, redshift_lens, redshift_source, centre=(0.0, 0.0), cutout=0,
                     mask_file=None, subtract_sky=False, positions="", positions_threshold=0.0,
                     info=None, preview=None):
@@ -127,9 +208,21 @@ def prepare_dataset(*, name, data, noise, psf, pixel_scale, out, noise_kind="noi
     ``cutout`` pixels centred on ``centre`` (arcsec, lens position); optionally subtract the
     sky; mask outside ``mask_radius`` arcsec of the lens, pixels whose noise flags them as
     ignored, and pixels of ``mask_file``; write the dataset and a preview.
+
+    Raises
+    ------
+    ConfigError
+        If a number is not finite or out of range (pixel scale, mask radius, centre,
+        redshifts), before any file is read.
     """
+    positive_number(pixel_scale, "--pixel-scale")
+    positive_number(mask_radius, "--mask-radius")
+    positive_number(positions_threshold, "--positions-threshold", allow_zero=True)
+    for value in centre:
+        _number(value, "--centre")
+    check_redshifts(redshift_lens, redshift_source, names=("--redshift-lens", "--redshift-source"))
     imaging = Imaging.from_fits(data, psf, noise_map_path=noise, pixel_scale=pixel_scale,
-                                noise_kind=noise_kind)
+                                noise_kind=noise_kind, hdu=hdu)
     shape = (cutout, cutout) if cutout else None
     prepared = prepare_imaging(imaging, centre=tuple(centre) if any(centre) else None,
                                cutout_shape=shape, subtract_sky=subtract_sky)
@@ -143,7 +236,7 @@ def prepare_dataset(*, name, data, noise, psf, pixel_scale, out, noise_kind="noi
         mask = mask | file_mask
     provenance = {
         "name": name, "kind": "prepared", "data": str(data), "noise": str(noise),
-        "psf": str(psf), "noise_kind": noise_kind, "centre": list(centre), "cutout": cutout,
+        "psf": str(psf), "hdu": hdu, "noise_kind": noise_kind, "centre": list(centre), "cutout": cutout,
         "subtract_sky": bool(subtract_sky), "redshift_lens": redshift_lens,
         "redshift_source": redshift_source, "info": dict(info or {}),
         "positions_threshold": positions_threshold, "lenspipe_version": __version__,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from .outputs import check_outputs
 from ..settings import FitSettings, PositionsSettings, SearchSettings
 
 __all__ = ["FitRequest", "run_fit", "samples_from_result", "checkpoint_path_for"]
@@ -37,7 +37,9 @@ class FitRequest:
     """Everything `lenspipe fit` needs; the CLI fills it from its arguments.
 
     ``settings`` holds every fit setting (:class:`~lenspipe.settings.FitSettings`);
-    ``checkpoint`` defaults to :func:`checkpoint_path_for` ``out``, so two fits never share one.
+    ``checkpoint`` defaults to :func:`checkpoint_path_for` ``out``, so two fits never share one;
+    it is removed once the result is written unless ``keep_checkpoint`` (keep it to extend the
+    fit later by raising ``max_steps``).
     """
 
     dataset: str
@@ -53,6 +55,7 @@ class FitRequest:
     config_hash: str = ""
     info: dict = dataclasses.field(default_factory=dict)
     path_prefix: str = ""
+    keep_checkpoint: bool = False
 
 
 def checkpoint_path_for(out) -> str:
@@ -187,20 +190,12 @@ def run_fit(request: FitRequest):
     result.summary["latent"] = latent
     write_result(request.out, result)
     _LOG.info("wrote %s (%.1f s)", request.out, profiling["wall_time_s"])
+    if not request.keep_checkpoint:
+        Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
 
 
 def _check_paths(request: FitRequest, checkpoint: str) -> None:
-    """Refuse an output or checkpoint path that is one of the fit's inputs (it would be overwritten)."""
+    """Refuse an output or checkpoint path that is an input, the other output or a folder."""
     inputs = {"--dataset": request.dataset, **{f"--previous {k}": v for k, v in request.previous.items()}}
-    outputs = {"--out": request.out, "--checkpoint": checkpoint}
-    for out_name, out_path in outputs.items():
-        for in_name, in_path in inputs.items():
-            if Path(out_path).resolve() == Path(in_path).resolve():
-                raise ConfigError(f"{out_name} {out_path!r} is the same file as {in_name}; writing it would "
-                                  "overwrite an input: choose another output path")
-    if Path(request.out).resolve() == Path(checkpoint).resolve():
-        raise ConfigError(f"--out and --checkpoint are the same file {request.out!r}; choose another checkpoint")
-    if Path(request.out).is_dir():
-        raise ConfigError(f"--out {request.out!r} is a directory; give the result file's path (e.g. "
-                          f"{Path(request.out) / 'result.h5'})")
+    check_outputs({"--out": request.out, "--checkpoint": checkpoint}, inputs)

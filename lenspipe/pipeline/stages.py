@@ -83,6 +83,12 @@ def check_stage_models(stages: list[dict]) -> None:
     earlier = []
     for stage in stages:
         name = stage["name"]
+        galaxies = stage["model"].get("galaxies") if isinstance(stage.get("model"), dict) else None
+        if not isinstance(galaxies, dict) or not galaxies:
+            raise ConfigError(
+                f"stage {name!r}: model.galaxies must be a mapping of galaxy name -> components "
+                f"(e.g. galaxies: {{lens: {{mass: Isothermal}}, source: {{bulge: Sersic}}}}), "
+                f"got {galaxies!r}")
         for path, entry in _walk_references(stage["model"]):
             for key in _REFERENCE_KEYS:
                 if key in entry and entry[key] not in earlier:
@@ -131,7 +137,6 @@ def stage_model_from(model_spec, previous_samples: dict, redshifts, sigma_factor
     """
     from ..model import model_from_yaml
     from ..model.passing import component_instance, component_model
-    from ..model.registry import class_from_name
 
     model = model_from_yaml(_plain_spec(model_spec, redshifts))
     for path, entry in _walk_references(model_spec):
@@ -141,7 +146,7 @@ def stage_model_from(model_spec, previous_samples: dict, redshifts, sigma_factor
             component = component_instance(samples, source_path)
         else:
             samples = _samples_of(previous_samples, entry["priors_from"], path)
-            cls = class_from_name(entry["class"]) if "class" in entry else None
+            cls = _class_of(entry, path) if "class" in entry else None
             component = component_model(samples, source_path, cls=cls, k=sigma_factor)
         _set_component(model, path, component)
     return model
@@ -154,3 +159,14 @@ def _samples_of(previous_samples, stage, path):
             f"--previous {stage}=PATH/result.h5"
         )
     return previous_samples[stage]
+
+
+def _class_of(entry, path):
+    """The class an entry names, or a ConfigError naming the entry's path."""
+    from ..errors import LenspipeError
+    from ..model.registry import class_from_name
+
+    try:
+        return class_from_name(entry["class"])
+    except LenspipeError as error:
+        raise ConfigError(f"{path}: {error}") from None

@@ -18,9 +18,15 @@ from pathlib import Path
 from ..errors import ConfigError
 from .stages import stage_references
 
-__all__ = ["WorkflowPlan", "read_sheet", "config_hash", "derived_seed"]
+__all__ = ["WorkflowPlan", "read_sheet", "config_hash", "derived_seed", "check_lens_names",
+           "LENS_NAME"]
 
 RESULTS = "results"
+
+#: The one pattern of every lens name (sheet ``name`` and ``simulate:`` keys): names become
+#: folder names and shell words, so only letters, digits and ``_ . + -``, starting with a
+#: letter or digit (no ``/``, no ``..`` at the start, nothing a shell interprets).
+LENS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 
 #: Rules with a resource entry; `default` applies to those not named in the config.
 RULES = ("prepare_dataset", "simulate_dataset", "fit_stage", "plot_stage", "ingest", "summary_table")
@@ -76,8 +82,12 @@ def read_sheet(path) -> list[dict]:
     if not path.is_file():
         raise ConfigError(f"dataset sheet {str(path)!r} does not exist; set `datasets:` in the "
                           "config to a TSV file, or to \"\" for none")
-    with path.open(newline="") as handle:
-        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: a leading BOM is dropped
+            lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"dataset sheet {str(path)!r} is not UTF-8 text (byte {error.start}: "
+                          f"{error.object[error.start:error.start + 1]!r}); save it as UTF-8") from None
     reader = csv.DictReader(lines, delimiter="\t")
     if not reader.fieldnames or "name" not in reader.fieldnames:
         raise ConfigError(f"dataset sheet {str(path)!r} needs a tab-separated header with a "
@@ -94,6 +104,37 @@ def read_sheet(path) -> list[dict]:
                 row[column] = converted
         rows.append(row)
     return rows
+
+
+def check_lens_names(simulated, sheet_rows) -> None:
+    """Check every lens name against :data:`LENS_NAME` and that no name appears twice.
+
+    Parameters
+    ----------
+    simulated : iterable of str
+        The keys of the config's ``simulate:``.
+    sheet_rows : list of dict
+        The dataset sheet's rows (:func:`read_sheet`).
+
+    Raises
+    ------
+    ConfigError
+        Naming the offending name, where it comes from and the allowed pattern.
+    """
+    names = [(name, "simulate:") for name in simulated]
+    names += [(row.get("name", ""), f"dataset sheet row {number}")
+              for number, row in enumerate(sheet_rows, start=1)]
+    seen = {}
+    for name, where in names:
+        if not isinstance(name, str) or not LENS_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{where}: lens name {name!r} is not allowed; a lens name is used in paths and "
+                "commands, so it must be 1-100 letters, digits, '_', '.', '+' or '-', starting "
+                "with a letter or digit (e.g. J0029-0055)")
+        if name in seen:
+            raise ConfigError(f"lens name {name!r} appears twice ({seen[name]} and {where}); "
+                              "names must be unique because they are used in paths")
+        seen[name] = where
 
 
 def _alternatives(names) -> str:
@@ -113,8 +154,16 @@ class WorkflowPlan:
 
     @classmethod
     def from_config(cls, config: dict, workdir=".") -> "WorkflowPlan":
-        """Read the dataset sheet named by the config (if any)."""
+        """Read the dataset sheet named by the config (if any) and check the lens names.
+
+        Raises
+        ------
+        ConfigError
+            If a lens name does not match :data:`LENS_NAME` or appears twice; nothing is
+            scheduled, so a hostile name never reaches a path or a shell.
+        """
         rows = read_sheet(config["datasets"]) if config.get("datasets") else []
+        check_lens_names(config.get("simulate") or {}, rows)
         return cls(config=config, workdir=Path(workdir), sheet_rows=rows)
 
     # ---------------------------------------------------------------- names
@@ -160,21 +209,21 @@ class WorkflowPlan:
     def check(self) -> None:
         """Checks the schemas cannot express; raises ConfigError with the fix.
 
-        - lens names are unique across the sheet and the simulations;
         - every file named in the sheet exists;
         - stages refer only to earlier stages, and their models name known classes;
         - every stage's fit settings are valid (:meth:`fit_settings`).
         """
-        seen = set()
-        for name in self.lenses:
-            if name in seen:
-                raise ConfigError(f"lens name {name!r} appears twice (sheet and/or simulate:); "
-                                  "names must be unique because they are used in paths")
-            seen.add(name)
+        from ..data.fits_io import split_extension
+
+        check_lens_names(self.simulated, self.sheet_rows)
+        self._check_resources()
+        for name, spec in self.simulated.items():
+            _check_simulation(name, spec)
         for row in self.sheet_rows:
+            _check_row_numbers(row)
             for column in ("data", "noise", "psf", "mask_file"):
                 value = row.get(column)
-                if value and not Path(value).is_file():
+                if value and not split_extension(value)[0].is_file():
                     raise ConfigError(f"dataset sheet, lens {row['name']!r}: {column} file "
                                       f"{value!r} does not exist; fix the path (relative paths "
                                       "are relative to where snakemake runs)")
@@ -185,6 +234,18 @@ class WorkflowPlan:
         check_stage_models(self.config["stages"])
         for stage in self.stages:
             self.fit_settings(stage)
+
+    def _check_resources(self) -> None:
+        """Every rule named under ``resources:`` exists (a misspelt one would be ignored)."""
+        import difflib
+
+        valid = ("default", *RULES)
+        for name in self.config.get("resources") or {}:
+            if name not in valid:
+                near = difflib.get_close_matches(name, valid, n=1)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                raise ConfigError(f"resources: unknown rule {name!r}; {hint}rules with resources: "
+                                  f"{', '.join(valid)}")
 
     # ---------------------------------------------------------------- paths
     def result_path(self, lens: str, stage: str) -> str:
@@ -204,11 +265,14 @@ class WorkflowPlan:
 
     # --------------------------------------------------------- rule helpers
     def prepare_inputs(self, lens: str) -> dict:
+        """The sheet row's files (an extension written as FILE.fits[EXT] stripped)."""
+        from ..data.fits_io import split_extension
+
         row = self.prepared[lens]
         inputs = {"data": row["data"], "noise": row["noise"], "psf": row["psf"]}
         if row.get("mask_file"):
             inputs["mask"] = row["mask_file"]
-        return inputs
+        return {key: str(split_extension(value)[0]) for key, value in inputs.items()}
 
     def prepare_args(self, lens: str) -> str:
         """Command-line arguments of `lenspipe prepare` for one sheet row."""
@@ -220,6 +284,8 @@ class WorkflowPlan:
             "--redshift-lens", row["redshift_lens"], "--redshift-source", row["redshift_source"],
             "--centre", f"{row.get('centre_y', 0.0)},{row.get('centre_x', 0.0)}",
         ]
+        if row.get("hdu"):
+            args += ["--hdu", row["hdu"]]
         if row.get("cutout"):
             args += ["--cutout", row["cutout"]]
         if row.get("mask_file"):
@@ -255,6 +321,12 @@ class WorkflowPlan:
         if lens in self.simulated:
             inputs["truth"] = f"{RESULTS}/{lens}/truth.json"
         return inputs
+
+    def truth_args(self, lens: str) -> str:
+        """``--truth PATH`` of `lenspipe show` for a simulated lens (quoted), else ``""``."""
+        if lens not in self.simulated:
+            return ""
+        return shlex.join(["--truth", f"{RESULTS}/{lens}/truth.json"])
 
     def stage_dependencies(self, stage: str) -> list[str]:
         """The stages a stage reads: those its model refers to, and the one before it."""
@@ -302,6 +374,8 @@ class WorkflowPlan:
         ]
         for previous in self.stage_dependencies(stage):
             args += ["--previous", f"{previous}={self.result_path(lens, previous)}"]
+        if self.config.get("keep_checkpoints"):
+            args += ["--keep-checkpoint"]
         return shlex.join(str(a) for a in args)
 
     @property
@@ -315,6 +389,33 @@ class WorkflowPlan:
         merged.update(table.get("default") or {})
         merged.update(table.get(rule) or {})
         return merged
+
+
+def _check_simulation(name: str, spec) -> None:
+    """One ``simulate:`` entry, checked as `lenspipe simulate` would (ConfigError naming the lens)."""
+    from .datasets import check_simulation_spec
+
+    try:
+        if not isinstance(spec, dict):
+            raise ConfigError(f"expected a mapping of simulation settings, got {spec!r}")
+        check_simulation_spec(spec)
+    except ConfigError as error:
+        raise ConfigError(f"simulate: {name}: {error}") from None
+
+
+def _check_row_numbers(row: dict) -> None:
+    """A sheet row's numbers finite and in range, its redshifts in order (ConfigError naming the lens)."""
+    from .datasets import check_redshifts, positive_number
+
+    try:
+        for column in ("pixel_scale", "mask_radius"):
+            positive_number(row.get(column), column)
+        for column in ("centre_y", "centre_x", "positions_threshold"):
+            if column in row:
+                positive_number(abs(row[column]), column, allow_zero=True)
+        check_redshifts(row.get("redshift_lens"), row.get("redshift_source"))
+    except ConfigError as error:
+        raise ConfigError(f"dataset sheet, lens {row.get('name')!r}: {error}") from None
 
 
 def _info_items(text: str) -> list[str]:

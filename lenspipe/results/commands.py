@@ -23,14 +23,13 @@ def add_show(subparsers) -> None:
 
 def show_result(path, fit_plot=None, corner_plot=None, summary=None, truth=None) -> str:
     """Summary text of a result file; writes the requested plots and text file."""
-    import json
-
     from .plots import corner_plot as draw_corner
     from .plots import fit_subplot
     from .rebuild import fit_from_result, source_plane_image
     from .result_file import read_result
     from .summary_text import summary_text
 
+    truths = _read_truth(truth) if truth else None
     result = read_result(path)
     text = summary_text(result)
     if summary:
@@ -54,13 +53,29 @@ def show_result(path, fit_plot=None, corner_plot=None, summary=None, truth=None)
                     pixel_scale=result.dataset.pixel_scale, lens_light_subtracted=subtracted,
                     title=f"{result.unique_tag} / {result.name}")
     if corner_plot:
-        truths = None
-        if truth and Path(truth).is_file():
-            truths = _truth_values(json.loads(Path(truth).read_text()))
         draw_corner(corner_plot, parameters=result.parameters, weight=result.weight,
                     paths=result.parameter_paths, truths=truths,
                     title=f"{result.unique_tag} / {result.name}")
     return text
+
+
+def _read_truth(path) -> dict:
+    """{path: value} of a truth file (``lenspipe simulate --truth``), or a ConfigError naming it."""
+    import json
+
+    from ..errors import ConfigError
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--truth {str(path)!r} does not exist; give the truth.json that "
+                          "`lenspipe simulate --truth` wrote, or leave --truth out") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ConfigError(f"--truth {str(path)!r} is not a readable JSON file: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("truth", document), dict):
+        raise ConfigError(f"--truth {str(path)!r} must hold a JSON object (galaxy name -> "
+                          f"components, or {{\"truth\": ...}}), got {type(document).__name__}")
+    return _truth_values(document)
 
 
 def _truth_values(truth: dict) -> dict:

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-__all__ = ["Progress", "zeus_logging"]
+__all__ = ["Progress", "zeus_logging", "format_duration", "time_left"]
 
 LOGGER_NAME = "lenspipe.search"
 
@@ -22,13 +22,34 @@ def _format_max(values):
     return f"{max(values):.3g}" if values else "-"
 
 
+def format_duration(seconds) -> str:
+    """A duration as ``1h02m``, ``3m20s`` or ``45s`` (``-`` if unknown)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def time_left(done, total, elapsed):
+    """Seconds to go from ``done`` to ``total`` at the rate so far; None if unknown."""
+    if done <= 0 or elapsed <= 0 or total < done:
+        return None
+    return (total - done) * elapsed / done
+
+
 class Progress:
     """Reports a search's progress.
 
     When ``stream`` is a terminal, a single line is redrawn in place (step/max, the
-    latest autocorrelation time and R-hat, evaluations per second), at most every
+    latest autocorrelation time and R-hat, evaluations per second, time left), at most every
     ``interval`` seconds; otherwise one log record per checkpoint goes to ``logger``
-    (``lenspipe.search`` by default) at INFO level.
+    (``lenspipe.search`` by default) at INFO level. The time left is to ``max_steps`` at the
+    rate measured since the first step reported here, so an upper bound: a fit that
+    converges stops sooner.
 
     Parameters
     ----------
@@ -51,9 +72,20 @@ class Progress:
         self._tau = None
         self._rhat = None
         self._drawn = False
+        self._origin = None  # (time, steps) of the first report: the rate is measured from it
+
+    def _left(self, steps):
+        """Seconds to ``max_steps`` at the rate since the first report (None if unknown)."""
+        now = time.monotonic()
+        if self._origin is None:
+            self._origin = (now, steps)
+            return None
+        return time_left(steps - self._origin[1], self.max_steps - self._origin[1], now - self._origin[0])
 
     def step(self, steps, evaluations_per_second):
         """Note that ``steps`` steps are done (redraws the bar on a terminal)."""
+        if self._origin is None:
+            self._origin = (time.monotonic(), steps)
         if not self.is_tty:
             return
         now = time.monotonic()
@@ -73,14 +105,17 @@ class Progress:
         converged : bool
         """
         self._tau, self._rhat = list(tau), list(rhat)
+        left = 0.0 if converged else self._left(steps)
         if self.is_tty:
             self._draw(steps, evaluations_per_second)
             self._last_draw = time.monotonic()
         else:
             self.logger.info(
-                "step %d/%d: max tau %s, max R-hat %s, %.3g evaluations/s%s",
+                "step %d/%d: max tau %s, max R-hat %s, %.3g evaluations/s, %s%s",
                 steps, self.max_steps, _format_max(self._tau), _format_max(self._rhat),
-                evaluations_per_second, ", converged" if converged else "",
+                evaluations_per_second,
+                f"at most {format_duration(left)} to max_steps" if left is not None else "time left -",
+                ", converged" if converged else "",
             )
 
     def close(self):
@@ -94,9 +129,11 @@ class Progress:
         width = 24
         filled = int(width * min(steps, self.max_steps) / max(self.max_steps, 1))
         bar = "#" * filled + "-" * (width - filled)
+        left = self._left(steps) if self._origin is not None else None
         line = (
             f"\rzeus [{bar}] {steps}/{self.max_steps} tau {_format_max(self._tau)} "
-            f"R-hat {_format_max(self._rhat)} {evaluations_per_second:.3g} eval/s"
+            f"R-hat {_format_max(self._rhat)} {evaluations_per_second:.3g} eval/s "
+            f"<= {format_duration(left)} left "
         )
         self.stream.write(line)
         self.stream.flush()

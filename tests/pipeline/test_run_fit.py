@@ -92,7 +92,7 @@ def test_a_fit_that_ran_out_of_steps_is_extended_by_raising_max_steps(folder, tm
     dataset.write_bytes((folder / "dataset.fits").read_bytes())
     common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny",
                   seed=2, threads=1)
-    short = FitRequest(out=str(tmp_path / "short.h5"), settings=_settings(10), **common)
+    short = FitRequest(out=str(tmp_path / "short.h5"), settings=_settings(10), keep_checkpoint=True, **common)
     first = run_fit(short)
     assert (tmp_path / "short.checkpoint.h5").exists()  # the default checkpoint is derived from --out
     extended = run_fit(FitRequest(out=str(tmp_path / "short.h5"), settings=_settings(20), **common))
@@ -118,7 +118,7 @@ def test_a_checkpoint_made_under_other_settings_is_refused(folder, tmp_path, cha
     common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny",
                   seed=2, threads=1)
     out = tmp_path / "result.h5"
-    run_fit(FitRequest(out=str(out), settings=_settings(10), **common))
+    run_fit(FitRequest(out=str(out), settings=_settings(10), keep_checkpoint=True, **common))
     before = out.read_bytes()
     with pytest.raises(CheckpointError, match=rf"setting {setting}: checkpoint .*Delete .*result\.checkpoint\.h5"):
         run_fit(FitRequest(out=str(out), settings=_settings(10, **changed), **common))
@@ -131,8 +131,9 @@ def test_two_fits_in_one_folder_do_not_share_a_checkpoint(folder, tmp_path):
     dataset = tmp_path / "dataset.fits"
     dataset.write_bytes((folder / "dataset.fits").read_bytes())
     common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny", threads=1)
-    run_fit(FitRequest(out=str(tmp_path / "a.h5"), seed=2, settings=_settings(10), **common))
-    second = run_fit(FitRequest(out=str(tmp_path / "b.h5"), seed=5, settings=_settings(10), **common))
+    run_fit(FitRequest(out=str(tmp_path / "a.h5"), seed=2, settings=_settings(10), keep_checkpoint=True, **common))
+    second = run_fit(FitRequest(out=str(tmp_path / "b.h5"), seed=5, settings=_settings(10), keep_checkpoint=True,
+                                **common))
     alone = tmp_path / "alone"
     alone.mkdir()
     reference = run_fit(FitRequest(out=str(alone / "b.h5"), seed=5, settings=_settings(10), **common))
@@ -148,3 +149,14 @@ def test_an_output_path_equal_to_an_input_is_refused(folder, tmp_path):
     with pytest.raises(ConfigError, match="overwrite an input"):
         run_fit(FitRequest(dataset=str(dataset), out=str(dataset), model_spec=MODEL, settings=_settings(10)))
     assert dataset.read_bytes() == before
+
+
+def test_the_checkpoint_is_removed_after_success_unless_kept(folder, tmp_path):
+    """A finished fit's samples are all in its result: the checkpoint goes, unless asked for."""
+    dataset = tmp_path / "dataset.fits"
+    dataset.write_bytes((folder / "dataset.fits").read_bytes())
+    common = dict(dataset=str(dataset), model_spec=MODEL, stage="source_lp", unique_tag="tiny", threads=1,
+                  seed=2, settings=_settings(10))
+    run_fit(FitRequest(out=str(tmp_path / "a.h5"), **common))
+    run_fit(FitRequest(out=str(tmp_path / "b.h5"), keep_checkpoint=True, **common))
+    assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["a.h5", "b.checkpoint.h5", "b.h5"]

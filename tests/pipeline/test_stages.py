@@ -325,9 +325,6 @@ def test_the_check_stops_at_the_first_bad_stage_and_names_it():
         check_stage_models(stages)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="check_stage_models indexes a non-mapping `galaxies:` (a list or a string, "
-                          "which the config schema allows) and raises a raw TypeError, not a ConfigError")
 @pytest.mark.parametrize("galaxies", [["lens"], "Isothermal"], ids=["list", "string"])
 def test_galaxies_that_is_not_a_mapping_is_a_config_error(galaxies):
     with pytest.raises(ConfigError, match=r"stage 'a'.*galaxies"):
@@ -359,10 +356,6 @@ def test_an_unknown_plain_class_is_a_config_error_naming_the_key():
         stage_model_from({"galaxies": {"lens": {"mass": "Isothermel"}}}, {}, REDSHIFTS)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="stage_model_from raises class_from_name's ModelError for a priors_from "
-                          "entry's unknown class without the key (galaxies.lens.mass); only "
-                          "check_stage_models adds it, so `lenspipe fit` does not say where")
 def test_an_unknown_class_in_a_priors_from_entry_names_the_key(first):
     _, samples = first
     spec = {"galaxies": {"lens": {"mass": {"class": "PowerLw", "priors_from": "first"}}}}

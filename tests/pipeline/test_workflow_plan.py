@@ -12,7 +12,7 @@ from lenspipe.errors import ConfigError
 from lenspipe.pipeline.workflow import WorkflowPlan, config_hash, derived_seed, read_sheet
 from lenspipe.settings import FitSettings
 
-TINY = Path(__file__).resolve().parents[1] / "workflow" / "tiny" / "config.yaml"
+TINY = Path(__file__).resolve().parents[2] / ".test" / "config" / "config.yaml"
 
 
 def _config(**changes):
@@ -130,3 +130,62 @@ def test_duplicate_lens_and_stage_names_are_refused(tmp_path):
     config["stages"].append(dict(config["stages"][1]))
     with pytest.raises(ConfigError, match="stage names must be unique"):
         WorkflowPlan.from_config(config).check()
+
+
+# ---------------------------------------------------------------- lens names
+@pytest.mark.parametrize("name", ["x;touch PWNED;", "../../escaped", "", ".hidden", "a b", "a/b", "$(id)"])
+def test_a_lens_name_outside_the_pattern_is_a_config_error(name):
+    from lenspipe.pipeline.workflow import check_lens_names
+
+    with pytest.raises(ConfigError, match="is not allowed"):
+        check_lens_names({name: {}}, [])
+    with pytest.raises(ConfigError, match="dataset sheet row 1: lens name"):
+        check_lens_names({}, [{"name": name}])
+
+
+def test_good_lens_names_pass_and_a_repeated_one_is_named():
+    from lenspipe.pipeline.workflow import check_lens_names
+
+    check_lens_names({"demo_1": {}}, [{"name": "J0029-0055"}, {"name": "SDSS.J1+2"}])
+    with pytest.raises(ConfigError, match=r"'demo_1' appears twice \(simulate: and dataset sheet row 2\)"):
+        check_lens_names({"demo_1": {}}, [{"name": "J1"}, {"name": "demo_1"}])
+
+
+# ---------------------------------------------------------------- careless sheets
+HEADER = "name\tdata\tnoise\tpsf\tpixel_scale\tredshift_lens\tredshift_source\tmask_radius\n"
+
+
+def test_a_sheet_with_a_utf8_bom_keeps_its_name_column(tmp_path):
+    sheet = tmp_path / "s.tsv"
+    sheet.write_bytes(b"\xef\xbb\xbf" + (HEADER + "J1\ta\tb\tc\t0.05\t0.2\t0.6\t2\n").encode())
+    assert read_sheet(sheet)[0]["name"] == "J1"
+
+
+def test_a_latin1_sheet_is_a_config_error_saying_to_save_as_utf8(tmp_path):
+    sheet = tmp_path / "s.tsv"
+    sheet.write_bytes((HEADER + "J1\tcaf\xe9.fits\tb\tc\t0.05\t0.2\t0.6\t2\n").encode("latin-1"))
+    with pytest.raises(ConfigError, match="is not UTF-8 text .*save it as UTF-8"):
+        read_sheet(sheet)
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ("0.05\tnan\t0.6\t2", "redshift_lens must be a finite number"),
+    ("0.05\t0.8\t0.6\t2", "redshift_source 0.6 must be above redshift_lens 0.8"),
+    ("0.05\t0.2\t0.6\tnan", "mask_radius must be a finite number"),
+])
+def test_sheet_numbers_out_of_range_are_named_at_check(tmp_path, cells, expected):
+    for name in "abc":
+        (tmp_path / name).write_text("x")
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text(HEADER + f"J1\t{tmp_path}/a\t{tmp_path}/b\t{tmp_path}/c\t{cells}\n")
+    plan = WorkflowPlan.from_config({"datasets": str(sheet), "stages": [
+        {"name": "s", "model": {"galaxies": {"lens": {"mass": "Isothermal"}}}}]})
+    with pytest.raises(ConfigError, match=f"dataset sheet, lens 'J1': {expected}"):
+        plan.check()
+
+
+def test_a_misspelt_rule_under_resources_is_named_with_the_nearest():
+    plan = WorkflowPlan.from_config({"stages": [{"name": "s", "model": {"galaxies": {"lens": {"mass": "Isothermal"}}}}],
+                                     "resources": {"fit_stages": {"threads": 2}}})
+    with pytest.raises(ConfigError, match="resources: unknown rule 'fit_stages'; did you mean 'fit_stage'"):
+        plan.check()

@@ -12,7 +12,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "Snakefile"
-TINY = REPO / "tests" / "workflow" / "tiny" / "config.yaml"
+TINY = REPO / ".test" / "config" / "config.yaml"
 
 
 def snakemake(workdir, *args, configfile=TINY, timeout=600, check=False):

@@ -14,4 +14,4 @@ rule ingest:
     resources:
         **rule_resources("ingest"),
     shell:
-        "lenspipe ingest {input.results} --database {output.database} > {log} 2>&1"
+        "lenspipe ingest {input.results:q} --database {output.database:q} > {log:q} 2>&1"

@@ -23,8 +23,8 @@ rule prepare_dataset:
     params:
         args=lambda wildcards: PLAN.prepare_args(wildcards.lens),
     shell:
-        "lenspipe prepare {params.args} --out {output.dataset} "
-        "--preview {output.preview} > {log} 2>&1"
+        "lenspipe prepare {params.args} --out {output.dataset:q} "
+        "--preview {output.preview:q} > {log:q} 2>&1"
 
 
 rule simulate_dataset:
@@ -50,5 +50,5 @@ rule simulate_dataset:
         seed=lambda wildcards: PLAN.seed_for(wildcards.lens, "simulate"),
     shell:
         "lenspipe simulate --spec {params.spec:q} --seed {params.seed} "
-        "--out {output.dataset} --truth {output.truth} --preview {output.preview} "
-        "> {log} 2>&1"
+        "--out {output.dataset:q} --truth {output.truth:q} --preview {output.preview:q} "
+        "> {log:q} 2>&1"

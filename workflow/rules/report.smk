@@ -18,4 +18,4 @@ rule summary_table:
     resources:
         **rule_resources("summary_table"),
     shell:
-        "sqlite-utils rows {input.database} fit_summary --csv > {output.table} 2> {log}"
+        "sqlite-utils rows {input.database:q} fit_summary --csv > {output.table:q} 2> {log:q}"

@@ -23,7 +23,7 @@ rule fit_stage:
         checkpoint="results/{lens}/{stage}/checkpoint.h5",
     shell:
         "lenspipe fit {params.args} --threads {threads} "
-        "--checkpoint {params.checkpoint} --out {output.result} > {log} 2>&1"
+        "--checkpoint {params.checkpoint:q} --out {output.result:q} > {log:q} 2>&1"
 
 
 rule plot_stage:
@@ -51,9 +51,7 @@ rule plot_stage:
     resources:
         **rule_resources("plot_stage"),
     params:
-        truth=lambda wildcards, input: (
-            f"--truth {input.truth}" if "truth" in input.keys() else ""
-        ),
+        truth=lambda wildcards: PLAN.truth_args(wildcards.lens),
     shell:
-        "lenspipe show {input.result} {params.truth} --fit-plot {output.fit} "
-        "--corner-plot {output.corner} --summary {output.summary} > {log} 2>&1"
+        "lenspipe show {input.result:q} {params.truth} --fit-plot {output.fit:q} "
+        "--corner-plot {output.corner:q} --summary {output.summary:q} > {log:q} 2>&1"
