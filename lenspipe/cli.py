@@ -23,9 +23,10 @@ def _commands():
     """
     from .database.commands import COMMANDS as database
     from .pipeline.commands import COMMANDS as pipeline
+    from .pipeline.status import COMMANDS as status
     from .results.commands import COMMANDS as results
 
-    return [*pipeline, *results, *database]
+    return [*pipeline, *results, *database, *status]
 
 
 def build_parser() -> argparse.ArgumentParser:

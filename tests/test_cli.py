@@ -29,7 +29,7 @@ from lenspipe.database import ingest
 from lenspipe.database.commands import DEFAULT_COLUMNS
 from results.synthetic import make_result, write
 
-COMMANDS = ["simulate", "prepare", "show", "ingest", "query"]
+COMMANDS = ["simulate", "prepare", "show", "ingest", "query", "status"]
 
 #: A simulation spec's keys besides ``truth`` (tiny: 12x12 pixels, 3x3 PSF).
 SIM = "shape: [12, 12], pixel_scale: 0.1, psf_sigma: 0.1, psf_shape: [3, 3], mask_radius: 0.5"
@@ -137,7 +137,7 @@ def test_lenspipe_help_lists_every_command_in_order(capsys):
     assert code == 0 and err == ""
     assert out.startswith("usage: lenspipe [-h] [--version] COMMAND ...")
     listed = re.findall(r"^    (\w+)\s{2,}\S", out, flags=re.M)
-    assert listed == ["simulate", "prepare", "fit", "show", "ingest", "query"]
+    assert listed == ["simulate", "prepare", "fit", "show", "ingest", "query", "status"]
 
 
 def test_lenspipe_without_a_command_prints_the_help_and_succeeds(capsys):
@@ -170,6 +170,7 @@ OPTIONS = {
     "ingest": ["RESULTS_DIR", "--database", "--pattern", "--jobs", "--progress"],
     "query": ["DATABASE", "EXPRESSION", "--columns", "--format", "--order-by", "--descending", "--limit",
               "--all"],
+    "status": ["RESULTS_DIR"],
 }
 
 #: Every option with a default a user needs to know (not None, False, "" or []), as --help

@@ -36,6 +36,8 @@ import time
 import numpy as np
 from scipy.optimize import differential_evolution
 
+from ..search.progress import format_duration, time_left
+
 __all__ = ["prior_widths", "initial_from_previous", "initial_from_optimiser"]
 
 _LOG = logging.getLogger("lenspipe.fit")
@@ -71,17 +73,21 @@ def initial_from_previous(model, samples_list) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _evolve(objective, dimensions, seed, generations, popsize, tolerance,
-            max_evaluations, min_generations, count):
-    """One differential-evolution run over the unit cube; returns (result, population, energies)."""
+            max_evaluations, min_generations, count, report):
+    """One differential-evolution run over the unit cube; returns (result, population, energies).
+
+    ``report(generation, best, spread)`` is called after each generation.
+    """
     state = {"generations": 0, "population": None, "energies": None}
 
     def should_stop(intermediate_result):
         state["generations"] += 1
         state["population"] = np.array(intermediate_result.population)
         state["energies"] = np.array(intermediate_result.population_energies)
+        spread = np.std(intermediate_result.population_energies)
+        report(state["generations"], -float(intermediate_result.fun), float(spread))
         if count["evaluations"] >= max_evaluations:
             return True
-        spread = np.std(intermediate_result.population_energies)
         return state["generations"] >= min_generations and spread <= tolerance
 
     result = differential_evolution(
@@ -92,9 +98,37 @@ def _evolve(objective, dimensions, seed, generations, popsize, tolerance,
     return result, state["population"], state["energies"]
 
 
+class _OptimiserProgress:
+    """Log lines during the optimiser, at most every ``every`` seconds: the start, generation,
+    evaluations, best log posterior, the population's spread, and the time at most left (the
+    evaluation budget of this start and the starts still to run, at the rate so far)."""
+
+    def __init__(self, starts, max_evaluations, generations, count, every):
+        self.starts, self.max_evaluations, self.generations = starts, max_evaluations, generations
+        self.count, self.every = count, every
+        self.start, self.origin, self.last = 0, time.monotonic(), -np.inf
+
+    def begin(self, start):
+        self.start, self.before = start, self.count["evaluations"]
+
+    def __call__(self, generation, best, spread):
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        done = self.count["evaluations"]
+        budget = self.starts * self.max_evaluations
+        spent = self.start * self.max_evaluations + (done - self.before)  # budget used, bound
+        left = time_left(done, done + max(budget - spent, 0), now - self.origin)
+        _LOG.info("optimiser start %d/%d: generation %d (at most %d), %d evaluations, best log "
+                  "posterior %.3f, spread %.3g, at most %s left", self.start + 1, self.starts,
+                  generation, self.generations, done - self.before, best, spread,
+                  format_duration(left))
+
+
 def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, population=None,
                            tolerance=1.0, max_evaluations=300_000, min_generations=30,
-                           starts=3):
+                           starts=3, report_every=30.0):
     """Maximum a posteriori by differential evolution over the priors' unit cube.
 
     Parameters
@@ -120,6 +154,8 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
         a flat plateau, e.g. of models with almost no light in the mask, agrees at once).
     starts : int
         Independent runs; the best is kept (see the module docstring).
+    report_every : float
+        Seconds between two progress lines (logged at INFO on ``lenspipe.fit``).
 
     Returns
     -------
@@ -153,12 +189,14 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
 
     popsize = population or max(10, int(np.ceil(100 / n)))
     runs, best = [], None
+    report = _OptimiserProgress(int(starts), max_evaluations, generations, count, report_every)
     for start in range(int(starts)):
         before, clock = count["evaluations"], time.perf_counter()
+        report.begin(start)
         result, members, energies = _evolve(
             objective, n, [seed, start], generations=generations,
             popsize=popsize, tolerance=tolerance, min_generations=min_generations,
-            count=count, max_evaluations=before + max_evaluations)
+            count=count, max_evaluations=before + max_evaluations, report=report)
         runs.append({"evaluations": count["evaluations"] - before,
                      "generations": int(result.nit), "best_log_posterior": float(-result.fun),
                      "wall_time_s": time.perf_counter() - clock})

@@ -167,7 +167,9 @@ def run_fit(request: FitRequest):
         initialisation.update(info)
     output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=checkpoint,
                         identity=identity, initial_vector=initial_vector,
-                        initial_sigma=initial_sigma, notes={"initialisation": initialisation})
+                        initial_sigma=initial_sigma,
+                        notes={"initialisation": initialisation,
+                               "max_steps": settings.search.max_steps})  # for `lenspipe status`
     initialisation = output.notes.get("initialisation", initialisation)  # kept through resumes
     samples = output.samples(model)
     latent = _latent(analysis, samples, request.seed)

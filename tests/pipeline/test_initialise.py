@@ -70,3 +70,25 @@ def test_starts_must_be_positive():
     log_likelihoods, *_ = gaussian_around_truth(model)
     with pytest.raises(ValueError, match="starts"):
         initial_from_optimiser(model, log_likelihoods, seed=1, starts=0)
+
+
+def test_the_optimiser_logs_its_progress_with_the_time_left(caplog):
+    """The optimiser says where it is while it runs (here every generation), not only at the end."""
+    model = lens_model()
+    log_likelihoods, *_ = gaussian_around_truth(model)
+    with caplog.at_level("INFO", logger="lenspipe.fit"):
+        _, _, info = initial_from_optimiser(model, log_likelihoods, seed=5, starts=2, report_every=0.0,
+                                            max_evaluations=5_000)
+    lines = [record.getMessage() for record in caplog.records if "generation" in record.getMessage()]
+    generations = sum(start["generations"] for start in info["starts"])
+    assert len(lines) == generations
+    assert lines[0].startswith("optimiser start 1/2: generation 1 (at most 2000), ")
+    assert lines[-1].startswith(f"optimiser start 2/2: generation {info['starts'][1]['generations']} ")
+    assert all(" left" in line and "at most -" not in line for line in lines)
+
+
+def test_durations_and_time_left_are_formatted_plainly():
+    from lenspipe.search.progress import format_duration, time_left
+
+    assert [format_duration(s) for s in (None, 45, 200, 3720)] == ["-", "45s", "3m20s", "1h02m"]
+    assert time_left(10, 40, 5.0) == 15.0 and time_left(0, 40, 5.0) is None
