@@ -3,7 +3,6 @@ and the diagnostics and fixed values a query can select on. Real result files, r
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from lenspipe.database import Aggregator, ingest
 from lenspipe.errors import QueryError
-from lenspipe.model import Collection, GaussianPrior, Model, UniformPrior
+from lenspipe.model import Collection, GaussianPrior, Model
 from lenspipe.results.result_file import build_result, write_result
 from results.synthetic import LpTestGalaxy, LpTestIsothermal, dataset, make_result, write
 
