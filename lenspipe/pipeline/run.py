@@ -118,7 +118,7 @@ def run_fit(request: FitRequest):
     """
     from ..data import read_dataset
     from ..fit.likelihood import LikelihoodEvaluator
-    from ..results.rebuild import analysis_from_settings
+    from ..results.rebuild import adapt_images_from, analysis_from_settings
     from ..results.result_file import ResultDataset, build_result, read_result, write_result
     from .initialise import initial_from_optimiser, initial_from_previous
     from .stages import stage_model_from
@@ -137,12 +137,15 @@ def run_fit(request: FitRequest):
     model = stage_model_from(request.model_spec, previous_samples, redshifts, settings.passing.sigma_factor)
     if model.prior_count == 0:
         raise ConfigError(f"stage {request.stage!r} has no free parameters; free at least one")
-    analysis = analysis_from_settings(imaging, mask, positions, settings)
+    adapt_images = {}
+    if previous_results and _has_pixelization(model):  # the last earlier stage's galaxy images
+        adapt_images = adapt_images_from(previous_results[list(request.previous)[-1]])
+    analysis = analysis_from_settings(imaging, mask, positions, settings, adapt_images=adapt_images)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
                                     memory_bound_mb=settings.likelihood.memory_bound_mb)
     search = _search_from(settings.search, request.seed, model.prior_count)
     dataset = ResultDataset(imaging.data, imaging.noise_map, imaging.psf, mask.array, positions,
-                            imaging.pixel_scale)
+                            imaging.pixel_scale, adapt_images=adapt_images)
     # What a checkpoint must share with this fit; budgets (max_steps) are left out.
     identity = {"dataset": dataset.content_hash(), "model": _hash(model.to_dict()),
                 "search": _hash(search.identity_dict()), "settings": settings.identity_dict()}
@@ -195,6 +198,12 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
+
+
+def _has_pixelization(model) -> bool:
+    """Whether the model's galaxies hold a pixelized source (at the priors' medians)."""
+    instance = model.instance_from_vector(model.vector_from_unit_vector(np.full(model.prior_count, 0.5)))
+    return any(galaxy.pixelizations for galaxy in instance.galaxies)
 
 
 def _check_paths(request: FitRequest, checkpoint: str) -> None:

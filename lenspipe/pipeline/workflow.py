@@ -253,7 +253,7 @@ class WorkflowPlan:
         from ..settings import FitSettings
 
         entry = self.stage(stage)
-        document = {key: self.config[key] for key in ("likelihood", "cosmology", "positions", "passing")
+        document = {key: self.config[key] for key in ("likelihood", "inversion", "cosmology", "positions", "passing")
                     if self.config.get(key) is not None}
         document["search"] = {**(self.config.get("search") or {}), **(entry.get("search") or {})}
         if entry.get("initialise") is not None:

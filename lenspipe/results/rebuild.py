@@ -17,10 +17,11 @@ if TYPE_CHECKING:
     from ..settings import FitSettings
 
 __all__ = ["fit_from_result", "analysis_from_result", "analysis_from_settings", "settings_from_search",
+           "adapt_images_from",
            "source_plane_image"]
 
 
-def analysis_from_settings(imaging, mask, positions=None, settings=None):
+def analysis_from_settings(imaging, mask, positions=None, settings=None, adapt_images=None):
     """The :class:`~lenspipe.analysis.AnalysisImaging` a fit uses, from its settings.
 
     The one path from settings to likelihood: ``lenspipe fit`` builds its analysis here and
@@ -35,7 +36,10 @@ def analysis_from_settings(imaging, mask, positions=None, settings=None):
     settings : FitSettings, optional
         Its ``likelihood`` (over-sampling), ``positions.threshold`` (arcsec; above 0, with
         two or more positions, the positions penalty applies) and ``cosmology``.
-        Default :class:`~lenspipe.settings.FitSettings` ().
+        Default :class:`~lenspipe.settings.FitSettings` (); its ``inversion`` section is how a
+        pixelized source is solved.
+    adapt_images : dict, optional
+        Galaxy name -> (N,) image the fit adapts to (Adapt regularization).
     """
     from ..analysis import AnalysisImaging
     from ..fit.fit_imaging import MaskedImaging
@@ -51,7 +55,8 @@ def analysis_from_settings(imaging, mask, positions=None, settings=None):
     if positions is not None and threshold > 0 and len(positions) >= 2:
         positions_lh = PositionsLHPenalty(np.asarray(positions, dtype=float), float(threshold))
     return AnalysisImaging(masked, positions_likelihood=positions_lh,
-                           cosmology=cosmology_from_name(settings.cosmology))
+                           cosmology=cosmology_from_name(settings.cosmology), adapt_images=adapt_images,
+                           settings_inversion=settings.inversion)
 
 
 def settings_from_search(search) -> FitSettings:
@@ -84,7 +89,8 @@ def analysis_from_result(*, dataset, search=None):
 
     imaging = Imaging(dataset.data, dataset.noise_map, dataset.psf, dataset.pixel_scale)
     mask = Mask(np.asarray(dataset.mask, dtype=bool), dataset.pixel_scale)
-    return analysis_from_settings(imaging, mask, dataset.positions, settings_from_search(search))
+    return analysis_from_settings(imaging, mask, dataset.positions, settings_from_search(search),
+                                  adapt_images=dataset.adapt_images)
 
 
 def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, info=None):
@@ -112,6 +118,18 @@ def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, i
     fitted = Model.from_dict(model)
     instance = fitted.instance_from_vector(np.asarray(max_log_likelihood_vector, dtype=float))
     return analysis_from_result(dataset=dataset, search=search).fit_from(instance)
+
+
+def adapt_images_from(result) -> dict:
+    """Galaxy name -> (N,) PSF-blurred model image of that galaxy in a result's maximum-likelihood
+    fit, on the fitted pixels: what a later stage's Adapt regularization adapts to.
+
+    Rebuilt from what the result stores (dataset, settings, its own adapt images), so a rerun
+    or resumed pipeline gets the same images bit for bit.
+    """
+    fit = result.fit
+    names = fit.galaxy_names or [str(i) for i in range(len(fit.tracer.galaxies))]
+    return {name: np.asarray(image, dtype=float) for name, image in zip(names, fit.galaxy_blurred_data)}
 
 
 def source_plane_image(tracer, half_width, pixels=100):

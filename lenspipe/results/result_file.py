@@ -10,7 +10,8 @@ Layout (``docs/internals.md``, "The result file"):
 - ``samples/``: ``parameters`` (n, k), ``log_likelihood``, ``log_prior``,
   ``weight`` (n,), all float64, attribute ``parameter_paths`` (JSON list);
 - ``dataset/``: ``data``, ``noise_map``, ``psf``, ``mask``, ``positions``,
-  attribute ``pixel_scale``.
+  attribute ``pixel_scale``; ``dataset/adapt_images/<galaxy>`` (N,) when the fit used adapt
+  images (a pixelized source's Adapt regularization).
 
 Each sample array is one HDF5 chunk with the standard shuffle and deflate
 filters and the CRC-32 of the stored chunk in its attribute ``crc32`` (the codec:
@@ -75,6 +76,9 @@ class ResultDataset:
         Multiple-image positions (y, x) in arcsec; (0, 2) if none.
     pixel_scale : float
         Arcsec per pixel.
+    adapt_images : dict, optional
+        Galaxy name -> (N,) image on the fitted pixels (row-major) that the fit adapted to;
+        part of the content hash when given.
     """
 
     data: np.ndarray
@@ -83,6 +87,7 @@ class ResultDataset:
     mask: np.ndarray
     positions: np.ndarray
     pixel_scale: float
+    adapt_images: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self.data = np.asarray(self.data, dtype=float)
@@ -91,11 +96,21 @@ class ResultDataset:
         self.mask = np.asarray(self.mask, dtype=bool)
         self.positions = np.asarray(self.positions, dtype=float).reshape(-1, 2)
         self.pixel_scale = float(self.pixel_scale)
+        self.adapt_images = {str(k): np.asarray(v, dtype=float) for k, v in dict(self.adapt_images or {}).items()}
 
     def content_hash(self) -> str:
-        """SHA-256 of the arrays and pixel scale (:func:`~.identifier.dataset_hash`)."""
-        return dataset_hash(self.data, self.noise_map, self.psf, self.mask, self.positions,
-                            self.pixel_scale)
+        """SHA-256 of the arrays and pixel scale (:func:`~.identifier.dataset_hash`), and of the
+        adapt images when there are any."""
+        digest = dataset_hash(self.data, self.noise_map, self.psf, self.mask, self.positions, self.pixel_scale)
+        if not self.adapt_images:
+            return digest
+        import hashlib
+
+        combined = hashlib.sha256(digest.encode())
+        for name in sorted(self.adapt_images):
+            image = np.ascontiguousarray(self.adapt_images[name], dtype="<f8")
+            combined.update(f"adapt_images/{name}|{image.shape}|".encode() + image.tobytes())
+        return combined.hexdigest()
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The five arrays by name."""
@@ -259,6 +274,10 @@ def _write(path: Path, result: Result) -> None:
         group.attrs["pixel_scale"] = np.float64(result.dataset.pixel_scale)
         for key, array in result.dataset.arrays().items():
             group.create_dataset(key, data=array)
+        if result.dataset.adapt_images:
+            adapt = group.create_group("adapt_images")
+            for name, image in result.dataset.adapt_images.items():
+                adapt.create_dataset(name, data=image)
 
 
 def write_result(path, result: Result, *, fsync: bool = True) -> Path:
@@ -379,7 +398,10 @@ def read_header(f: h5py.File, texts: dict | None = None) -> dict:
 def read_dataset(f: h5py.File) -> ResultDataset:
     """The ``dataset`` group of an open result file."""
     group = h5py.h5g.open(f.id, b"dataset")
-    dataset = ResultDataset(pixel_scale=float(_attr(group, "pixel_scale")),
+    adapt = {}
+    if "adapt_images" in f["dataset"]:
+        adapt = {name: np.asarray(array[()]) for name, array in f["dataset"]["adapt_images"].items()}
+    dataset = ResultDataset(pixel_scale=float(_attr(group, "pixel_scale")), adapt_images=adapt,
                             **{key: _read(h5py.h5d.open(group, key.encode())) for key in
                                ("data", "noise_map", "psf", "mask", "positions")})
     _checksums.verify(_stored_checksums(f), "dataset", dataset.content_hash(), f.filename)

@@ -9,7 +9,7 @@ from lenspipe.pipeline.datasets import simulate_dataset
 from lenspipe.pipeline.run import FitRequest, run_fit
 from lenspipe.results import read_result
 from lenspipe.errors import CheckpointError, ConfigError
-from lenspipe.results.rebuild import analysis_from_result
+from lenspipe.results.rebuild import adapt_images_from, analysis_from_result
 from lenspipe.settings import FitSettings
 
 SPEC = {
@@ -160,3 +160,37 @@ def test_the_checkpoint_is_removed_after_success_unless_kept(folder, tmp_path):
     run_fit(FitRequest(out=str(tmp_path / "a.h5"), **common))
     run_fit(FitRequest(out=str(tmp_path / "b.h5"), keep_checkpoint=True, **common))
     assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["a.h5", "b.checkpoint.h5", "b.h5"]
+
+
+def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(folder, fitted, tmp_path):
+    """source_pix after source_lp: the previous stage's galaxy images are the adapt images, stored
+    with the dataset; the rebuilt fit gives the sampler's log evidence and finite latents."""
+    pixelized = {"galaxies": {
+        "lens": {"bulge": {"instance": "source_lp"}, "mass": {"priors_from": "source_lp"}},
+        "source": {"pixelization": {"class": "Pixelization", "mesh": {"class": "Rectangular", "shape": [12, 12]},
+                                    "regularization": "Adapt"}}}}
+    result = run_fit(FitRequest(dataset=str(folder / "dataset.fits"), model_spec=pixelized, out=str(tmp_path / "pix.h5"),
+                                stage="source_pix", unique_tag="tiny", seed=4, threads=1,
+                                previous={"source_lp": str(folder / "result.h5")},
+                                settings=FitSettings.from_dict({"search": {"nwalkers": 12, "max_steps": 5,
+                                                                           "checkpoint_every": 5},
+                                                                "inversion": {"positive_only": True}})))
+    stored = read_result(tmp_path / "pix.h5")
+    # the adapt images are source_lp's galaxy images, rebuilt bit for bit from its result
+    expected = adapt_images_from(fitted)
+    assert set(stored.dataset.adapt_images) == set(expected) == {"lens", "source"}
+    for name, image in expected.items():
+        np.testing.assert_array_equal(stored.dataset.adapt_images[name], image)
+    assert stored.dataset.adapt_images["lens"].shape == (int((~stored.dataset.mask).sum()),)
+    assert stored.dataset.adapt_images["lens"].max() > 0
+    fit = stored.fit
+    assert fit.inversion is not None and np.isfinite(fit.log_evidence)
+    best = int(np.argmax(stored.log_likelihood))
+    # the figure of merit the sampler saw: the log evidence minus the positions penalty (zero at the best)
+    assert fit.figure_of_merit == pytest.approx(stored.log_likelihood[best], rel=1e-10)
+    # A non-negative source has a finite, positive magnification at every sample (an unconstrained
+    # one can integrate to a negative flux behind a short chain's lens light; its magnification is
+    # then undefined and left out of the latents rather than given a sentinel).
+    assert fit.inversion.reconstruction.min() >= 0
+    latent = result.summary["latent"]
+    assert np.isfinite(latent["magnification"]["median"]) and latent["magnification"]["median"] > 0

@@ -189,3 +189,11 @@ def test_a_misspelt_rule_under_resources_is_named_with_the_nearest():
                                      "resources": {"fit_stages": {"threads": 2}}})
     with pytest.raises(ConfigError, match="resources: unknown rule 'fit_stages'; did you mean 'fit_stage'"):
         plan.check()
+
+
+def test_the_inversion_section_reaches_the_fit_settings():
+    plan = WorkflowPlan.from_config(_config(inversion={"sub_size": 4, "positive_only": True}))
+    settings = plan.fit_settings("source_lp")
+    assert (settings.inversion.sub_size, settings.inversion.positive_only) == (4, True)
+    with pytest.raises(ConfigError, match=r"inversion.sub_siz.*did you mean 'sub_size'"):
+        WorkflowPlan.from_config(_config(inversion={"sub_siz": 4})).check()
