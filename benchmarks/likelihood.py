@@ -83,10 +83,12 @@ def model_p1(light=Sersic):
     return Collection(galaxies=Collection(lens=lens, source=Model(Galaxy, redshift=1.0, bulge=Model(light))))
 
 
-def truth_vector(model):
+def truth_vector(model, extra=None):
+    """P1's true parameters in ``model.paths`` order; ``extra`` maps more components
+    (e.g. ``{"galaxies.lens.disk": ...}``) to their true values."""
     lens, source = TRUTH["lens"], TRUTH["source"]
     values = {"galaxies.lens.bulge": lens["bulge"], "galaxies.lens.mass": lens["mass"],
-              "galaxies.lens.shear": lens["shear"], "galaxies.source.bulge": source["bulge"]}
+              "galaxies.lens.shear": lens["shear"], "galaxies.source.bulge": source["bulge"], **(extra or {})}
     vector = []
     for path in model.paths:
         head, name = path.rsplit(".", 1)

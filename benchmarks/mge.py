@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from likelihood import TRUTH, median_ms, simulate, time_single_and_batch, truth_tracer  # noqa: E402
+from likelihood import truth_vector as likelihood_truth_vector  # noqa: E402
 
 from lenspipe.analysis import AnalysisImaging  # noqa: E402
 from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging  # noqa: E402
@@ -53,19 +54,7 @@ def model_p1_mge(total_gaussians=20, sigma_max=MASK_RADIUS):
 
 def truth_vector(model):
     """P1's true geometry: the MGEs take the Sersics' centres and ell_comps."""
-    lens, source = TRUTH["lens"], TRUTH["source"]
-    values = {"galaxies.lens.bulge": lens["bulge"], "galaxies.lens.disk": lens["bulge"],
-              "galaxies.lens.mass": lens["mass"], "galaxies.lens.shear": lens["shear"],
-              "galaxies.source.bulge": source["bulge"]}
-    vector = []
-    for path in model.paths:
-        head, name = path.rsplit(".", 1)
-        if name.startswith(("centre_", "ell_comps_")):
-            head, tuple_name = head.rsplit(".", 1)
-            vector.append(values[head][tuple_name][int(name[-1])])
-        else:
-            vector.append(values[head][name])
-    return np.array(vector, dtype=float)
+    return likelihood_truth_vector(model, {"galaxies.lens.disk": TRUTH["lens"]["bulge"]})
 
 
 def batch_vectors(model, k=64, seed=2):
