@@ -162,13 +162,11 @@ class AnalysisImaging:
             ``raise_inversion_positions_likelihood_exception`` is True.
         """
         from .fit.inversion import InversionPositionsError
+        from .fit.inversion.pixelized import model_has_pixelization
 
         if self.positions_likelihood is not None or not self.raise_inversion_positions_likelihood_exception:
             return
-        n = model.prior_count
-        instance = model.instance_from_vector(model.vector_from_unit_vector(np.full(n, 0.5))) if n else \
-            model.instance_from_vector(np.zeros(0))
-        if any(galaxy.pixelizations for galaxy in instance.galaxies):
+        if model_has_pixelization(model):
             raise InversionPositionsError(
                 "the model has a pixelized source but the analysis has no positions likelihood: without one "
                 "the fit can settle on unphysical solutions (a demagnified source that copies the lensed image, "

@@ -69,14 +69,14 @@ def refine(sampler, image, shape, terms, images, flags, planes, trace):
         rows, pixels = np.divmod(union, n)
         split = 4**level  # sub-squares per pixel
         rows_points = np.repeat(rows, split)
-        planes_rows = [[_galaxy_rows(g, rows_points) for g in gs] for gs in planes] if batched else planes
+        planes_rows = [[galaxy_rows(g, rows_points) for g in gs] for gs in planes] if batched else planes
         traced_refined = trace(sampler.refine_grid(pixels, level), planes_rows)
         for t, ((plane, profile), key) in enumerate(zip(terms, keys)):
             if key is None or not key.size:
                 continue
             where = np.searchsorted(union, key)
             sub = (where[:, None] * split + np.arange(split)).reshape(-1)
-            evaluated = (_profile_rows(profile, rows_points[sub]) if batched else profile).image_from(
+            evaluated = (profile_rows(profile, rows_points[sub]) if batched else profile).image_from(
                 traced_refined[plane][sub])
             refined = sampler.refine_binned_rows(evaluated)
             if split > 1:
@@ -87,8 +87,9 @@ def refine(sampler, image, shape, terms, images, flags, planes, trace):
             pairs[t], estimates[t] = (r[moved], p[moved]), refined[moved]
 
 
-def _profile_rows(profile, rows):
-    """The profile with every batched (K, 1) parameter gathered at ``rows`` (-> (T, 1))."""
+def profile_rows(profile, rows):
+    """The profile with every batched (K, 1) parameter gathered at ``rows`` (-> (T, 1)); nested
+    components (a pixelization's mesh and regularization) are gathered too."""
     changes = {}
     for field in dataclasses.fields(profile):
         value = getattr(profile, field.name)
@@ -99,6 +100,8 @@ def _profile_rows(profile, rows):
 
 
 def _gather(value, rows):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return profile_rows(value, rows)
     if isinstance(value, tuple):
         items = tuple(_gather(v, rows) for v in value)
         return value if all(a is b for a, b in zip(items, value)) else items
@@ -107,7 +110,8 @@ def _gather(value, rows):
     return value
 
 
-def _galaxy_rows(galaxy, rows):
+def galaxy_rows(galaxy, rows):
+    """The galaxy with every component's batched parameters gathered at ``rows``."""
     from ..lensing import Galaxy  # lensing sits below fit; imported here to keep this module light
 
-    return Galaxy(galaxy.redshift, **{name: _profile_rows(profile, rows) for name, profile in galaxy.profiles.items()})
+    return Galaxy(galaxy.redshift, **{name: profile_rows(profile, rows) for name, profile in galaxy.profiles.items()})

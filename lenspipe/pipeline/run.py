@@ -118,6 +118,7 @@ def run_fit(request: FitRequest):
     """
     from ..data import read_dataset
     from ..fit.likelihood import LikelihoodEvaluator
+    from ..fit.inversion.pixelized import model_has_pixelization
     from ..results.rebuild import adapt_images_from, analysis_from_settings
     from ..results.result_file import ResultDataset, build_result, read_result, write_result
     from .initialise import initial_from_optimiser, initial_from_previous
@@ -138,7 +139,7 @@ def run_fit(request: FitRequest):
     if model.prior_count == 0:
         raise ConfigError(f"stage {request.stage!r} has no free parameters; free at least one")
     adapt_images = {}
-    if previous_results and _has_pixelization(model):  # the last earlier stage's galaxy images
+    if previous_results and model_has_pixelization(model):  # the last earlier stage's galaxy images
         adapt_images = adapt_images_from(previous_results[list(request.previous)[-1]])
     analysis = analysis_from_settings(imaging, mask, positions, settings, adapt_images=adapt_images)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
@@ -198,12 +199,6 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
-
-
-def _has_pixelization(model) -> bool:
-    """Whether the model's galaxies hold a pixelized source (at the priors' medians)."""
-    instance = model.instance_from_vector(model.vector_from_unit_vector(np.full(model.prior_count, 0.5)))
-    return any(galaxy.pixelizations for galaxy in instance.galaxies)
 
 
 def _check_paths(request: FitRequest, checkpoint: str) -> None:

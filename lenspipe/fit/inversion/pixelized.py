@@ -15,7 +15,7 @@ import numpy as np
 from ...errors import ModelError
 from .inversion import inversion_from, pixelization_grid_from
 
-__all__ = ["PixelizedTerm", "pixelizations_from", "invert"]
+__all__ = ["PixelizedTerm", "pixelizations_from", "model_has_pixelization", "invert"]
 
 
 class PixelizedTerm(typing.NamedTuple):
@@ -34,18 +34,11 @@ def pixelizations_from(planes) -> list:
             for name, component in getattr(galaxy, "pixelizations", {}).items()]
 
 
-def _row(value, row):
-    """One batch row of a parameter value, a tuple of them or a (nested) dataclass of them."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return type(value)(**{f.name: _row(getattr(value, f.name), row) for f in dataclasses.fields(value)})
-    if isinstance(value, tuple):
-        return tuple(_row(v, row) for v in value)
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf" or array.size == 1:
-        return value if array.ndim == 0 or array.dtype.kind not in "biuf" else array.reshape(())[()]
-    return array.reshape(-1)[row]
+def model_has_pixelization(model) -> bool:
+    """Whether a model's galaxies hold a pixelized source (its instance at the priors' medians)."""
+    n = model.prior_count
+    instance = model.instance_from_vector(model.vector_from_unit_vector(np.full(n, 0.5)) if n else np.zeros(0))
+    return any(galaxy.pixelizations for galaxy in instance.galaxies)
 
 
 def _batch_size(value) -> int:
@@ -61,12 +54,12 @@ def _batch_size(value) -> int:
 
 
 def _tracer_row(tracer, row):
-    """The tracer of one batch row of a batched tracer."""
-    from ...lensing import Galaxy, Tracer
+    """The tracer of one batch row of a batched tracer (parameters gathered to (1, 1))."""
+    from ...lensing import Tracer
+    from ..refinement import galaxy_rows
 
-    galaxies = [Galaxy(galaxy.redshift, **{name: _row(component, row) for name, component in galaxy.profiles.items()})
-                for galaxy in tracer.galaxies]
-    return Tracer(galaxies, cosmology=tracer.cosmology)
+    rows = np.array([row])
+    return Tracer([galaxy_rows(galaxy, rows) for galaxy in tracer.galaxies], cosmology=tracer.cosmology)
 
 
 def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None, bases=()):
@@ -114,10 +107,10 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
             extra = np.column_stack([b.reshape(-1, dataset.pixels)[row if np.ndim(b) > 1 else 0] for b in bases])
         row_tracer = _tracer_row(tracer, row) if rows > 1 else tracer
         pixelization = row_tracer.galaxies[galaxy_index].profiles[term.name]
-        traced = row_tracer.traced_grids_from(grid)[term.plane]
+        traced = row_tracer.traced_grids_from(grid)[term.plane].reshape(-1, 2)  # a row's (1, M, 2) -> (M, 2)
 
         def trace(points, row_tracer=row_tracer):
-            return row_tracer.traced_grids_from(points)[term.plane]
+            return row_tracer.traced_grids_from(points)[term.plane].reshape(-1, 2)
 
         inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
                                    settings.sub_size, trace=trace, adapt_values=adapt,

@@ -27,6 +27,11 @@ __all__ = ["Constant", "Adapt", "pixel_signals_from", "DIAGONAL_FLOOR"]
 DIAGONAL_FLOOR = 1e-8
 
 
+def _scalar(value) -> float:
+    """A coefficient of one model: a float, or one batch row's (1, 1) array."""
+    return float(np.asarray(value, dtype=float).reshape(()))
+
+
 def _pairs(neighbours):
     """(i, j) of every neighbour entry (each pair appears once from each side when symmetric)."""
     rows = np.repeat(np.arange(neighbours.shape[0]), neighbours.shape[1])
@@ -50,7 +55,7 @@ class Constant:
 
     def matrix_from(self, mapper, pixel_signals=None) -> scipy.sparse.csc_matrix:
         """(S, S) sparse regularization matrix for a mapper's neighbours."""
-        c2 = float(self.coefficient) ** 2
+        c2 = _scalar(self.coefficient) ** 2
         i, j = _pairs(mapper.neighbours)
         return _sparse(mapper.pixels, [(i, i, np.full(i.size, c2)), (i, j, np.full(i.size, -c2))])
 
@@ -77,7 +82,7 @@ class Adapt:
     def weights_from(self, pixel_signals) -> np.ndarray:
         """(S,) effective regularization weights ``(inner s + outer (1 - s))^2``."""
         s = np.asarray(pixel_signals, dtype=float)
-        return (self.inner_coefficient * s + self.outer_coefficient * (1.0 - s)) ** 2
+        return (_scalar(self.inner_coefficient) * s + _scalar(self.outer_coefficient) * (1.0 - s)) ** 2
 
     def matrix_from(self, mapper, pixel_signals=None) -> scipy.sparse.csc_matrix:
         """(S, S) sparse regularization matrix; ``pixel_signals`` (S,) in [0, 1] from :func:`pixel_signals_from`."""
@@ -121,4 +126,4 @@ def pixel_signals_from(mapper, adapt_values, signal_scale) -> np.ndarray:
     peak = signals.max()
     if peak > 0:
         signals = signals / peak
-    return signals ** float(signal_scale)
+    return signals ** _scalar(signal_scale)
