@@ -20,11 +20,10 @@ memory <= 500 MB. Anchor (PyAutoLens's own profiling, HST preset): rectangular 3
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import tracemalloc
 
 import numpy as np
+from likelihood import median_ms as likelihood_median_ms  # benchmarks/ is on the path when run as a script
 
 from lenspipe.analysis import AnalysisImaging
 from lenspipe.data import Mask, simulate_imaging
@@ -76,13 +75,8 @@ def model_of(mesh, regularization):
 
 
 def median_ms(function, repeats, number=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            function()
-        times.append((time.perf_counter() - start) / number * 1e3)
-    return statistics.median(times)
+    """Median ms per call (``likelihood.median_ms``, which warms up with one call first)."""
+    return likelihood_median_ms(function, repeats, number)[0]
 
 
 def main(argv=None):
