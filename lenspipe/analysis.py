@@ -157,12 +157,22 @@ class AnalysisImaging:
 
         Raises
         ------
+        ConfigError
+            A pixelization with Adapt regularization and no adapt image for its galaxy.
         InversionPositionsError
             The model has a pixelization, there is no positions likelihood, and
             ``raise_inversion_positions_likelihood_exception`` is True.
         """
+        from .errors import ConfigError
         from .fit.inversion import InversionPositionsError
-        from .fit.inversion.pixelized import model_has_pixelization
+        from .fit.inversion.pixelized import galaxies_needing_adapt_images, model_has_pixelization
+
+        missing = [name for name in galaxies_needing_adapt_images(model) if name not in self.adapt_images]
+        if missing:
+            raise ConfigError(
+                f"galaxies {', '.join(missing)} have Adapt regularization but no adapt image: give "
+                "adapt_images={name: image on the fitted pixels} (a pipeline stage takes them from the stage "
+                "before it, so an Adapt stage needs one), or use Constant regularization")
 
         if self.positions_likelihood is not None or not self.raise_inversion_positions_likelihood_exception:
             return

@@ -296,3 +296,17 @@ def test_linear_light_profiles_are_solved_in_the_same_system_as_the_source():
                                            source])).log_evidence for r in (0.5, 0.6)]
     np.testing.assert_allclose(batch.log_evidence, singles, rtol=1e-10)
     assert singles[0] > singles[1]
+
+
+def test_adapt_regularization_without_an_adapt_image_is_a_named_error_before_any_work(noisy):
+    from lenspipe.errors import ConfigError
+
+    model = _model()
+    source = Model(Galaxy, redshift=1.0, pixelization=Pixelization(Rectangular((8, 8)), Adapt()))
+    adapt_model = Collection(galaxies=Collection(lens=model.galaxies.lens, source=source))
+    analysis = AnalysisImaging(noisy, raise_inversion_positions_likelihood_exception=False)
+    with pytest.raises(ConfigError, match="galaxies source have Adapt regularization but no adapt image"):
+        LikelihoodEvaluator(adapt_model, analysis, threads=1)
+    image = np.ones(noisy.pixels)
+    LikelihoodEvaluator(adapt_model, AnalysisImaging(noisy, adapt_images={"source": image},
+                                                     raise_inversion_positions_likelihood_exception=False), threads=1)

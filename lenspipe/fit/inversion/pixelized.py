@@ -15,7 +15,8 @@ import numpy as np
 from ...errors import ModelError
 from .inversion import inversion_from, pixelization_grid_from
 
-__all__ = ["PixelizedTerm", "pixelizations_from", "model_has_pixelization", "invert"]
+__all__ = ["PixelizedTerm", "pixelizations_from", "model_has_pixelization", "galaxies_needing_adapt_images",
+           "invert"]
 
 
 class PixelizedTerm(typing.NamedTuple):
@@ -34,11 +35,22 @@ def pixelizations_from(planes) -> list:
             for name, component in getattr(galaxy, "pixelizations", {}).items()]
 
 
+def _median_instance(model):
+    n = model.prior_count
+    return model.instance_from_vector(model.vector_from_unit_vector(np.full(n, 0.5)) if n else np.zeros(0))
+
+
 def model_has_pixelization(model) -> bool:
     """Whether a model's galaxies hold a pixelized source (its instance at the priors' medians)."""
-    n = model.prior_count
-    instance = model.instance_from_vector(model.vector_from_unit_vector(np.full(n, 0.5)) if n else np.zeros(0))
-    return any(galaxy.pixelizations for galaxy in instance.galaxies)
+    return any(galaxy.pixelizations for galaxy in _median_instance(model).galaxies)
+
+
+def galaxies_needing_adapt_images(model) -> list:
+    """Names of the model's galaxies whose pixelization's regularization adapts to an image."""
+    galaxies = _median_instance(model).galaxies
+    names = galaxies.keys() if callable(getattr(galaxies, "keys", None)) else range(len(list(galaxies)))
+    return [str(name) for name, galaxy in zip(names, galaxies)
+            if any(getattr(p.regularization, "needs_signal", False) for p in galaxy.pixelizations.values())]
 
 
 def _batch_size(value) -> int:
