@@ -59,8 +59,12 @@ def test_a_fit_killed_at_its_time_limit_resumes_on_resubmission(slurm_env, tmp_p
     config = yaml.safe_load(TINY.read_text())
     # Long enough to outlive a 1-minute limit (SLURM kills 60-90 s after the start); each
     # retry gets `attempt` minutes and resumes, so the fit completes within two retries.
+    # Checkpoints every 20 steps, so that the first attempt (optimiser start, then sampling)
+    # reaches one before its kill even on a loaded machine; with 50 it sometimes did not, and
+    # the next attempt then started from scratch.
+    every = 20
     config["search"] = {"nwalkers": 12, "max_steps": 2000, "min_steps": 2000,
-                        "checkpoint_every": 50}
+                        "checkpoint_every": every}
     config["resources"] = {"default": {"threads": 1, "mem_mb": 500, "runtime": 5},
                            "fit_stage": {"threads": 1, "mem_mb": 500, "runtime": 1}}
     config["retries"] = 2
@@ -72,5 +76,5 @@ def test_a_fit_killed_at_its_time_limit_resumes_on_resubmission(slurm_env, tmp_p
     assert proc.returncode == 0, log[-6000:]
     assert "TIMEOUT" in log
     diagnostics = read_result(tmp_path / target).search["diagnostics"]
-    assert diagnostics["resumed_from_step"] >= 50
+    assert diagnostics["resumed_from_step"] >= every
     assert diagnostics["steps"] == 2000
