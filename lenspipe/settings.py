@@ -39,6 +39,15 @@ __all__ = ["FitSettings", "SearchSettings", "LikelihoodSettings", "InversionSett
            "PassingSettings",
            "InitialiseSettings", "BUDGETS", "settings_help"]
 
+#: Settings that were removed, with what replaces them (``section.key``: advice).
+REMOVED = {
+    "search.tau_factor": "the stopping rule is now an effective sample size (search.ess_min), a nested "
+                         "split-R-hat (search.rhat_max) and a burn-in length (search.burn_in_taus); "
+                         "delete the line",
+    "search.tau_rtol": "the stopping rule no longer tests tau's stability (see search.ess_min); delete "
+                       "the line",
+}
+
 #: Settings that are budgets: left out of the identity (``section.key``).
 BUDGETS = frozenset({"search.max_steps", "likelihood.memory_bound_mb"})
 
@@ -107,6 +116,8 @@ class _Section:
                               f"got {type(values).__name__} {values!r}")
         names = [field.name for field in dataclasses.fields(cls)]
         for key in values:
+            if f"{cls.key}.{key}" in REMOVED:
+                raise ConfigError(f"setting {cls.key}.{key} no longer exists: {REMOVED[f'{cls.key}.{key}']}")
             if key not in names:
                 near = difflib.get_close_matches(str(key), names, n=1)
                 hint = f"did you mean {near[0]!r}? " if near else ""
@@ -135,14 +146,18 @@ class SearchSettings(_Section):
                               kind="int", check=lambda v: v >= 1, allowed=">= 1")
     min_steps: int = _setting(0, "never stop as converged before this many steps", kind="int",
                               check=lambda v: v >= 0, allowed=">= 0")
-    checkpoint_every: int = _setting(100, "steps between checkpoints and convergence checks", kind="int",
+    checkpoint_every: int = _setting(50, "steps between checkpoints and convergence checks", kind="int",
                                      check=lambda v: v >= 1, allowed=">= 1")
-    tau_factor: float = _setting(50.0, "converged needs steps > tau_factor x max autocorrelation time",
-                                 kind="float", check=lambda v: v > 0, allowed="> 0")
-    tau_rtol: float = _setting(0.01, "converged needs every tau to move by less than this fraction between "
-                               "checks", kind="float", check=lambda v: v > 0, allowed="> 0")
-    rhat_max: float = _setting(1.01, "converged needs every nested split-R-hat below this", kind="float",
-                               check=lambda v: v > 1, allowed="> 1")
+    ess_min: float = _setting(400.0, "converged needs every parameter's bulk and tail effective sample size "
+                              "(second half of the chain) >= this", kind="float", check=lambda v: v > 0,
+                              allowed="> 0")
+    rhat_max: float = _setting(1.01, "converged needs every nested split-R-hat (second half) below this",
+                               kind="float", check=lambda v: v > 1, allowed="> 1")
+    burn_in_taus: float = _setting(5.0, "converged needs the discarded first half to span >= this many "
+                                   "autocorrelation times", kind="float", check=lambda v: v >= 0,
+                                   allowed=">= 0")
+    light_mode: bool = _setting(True, "zeus's light mode: no stepping out once mu is tuned (fewer evaluations "
+                                "per step; still exact)", kind="bool")
 
     def __post_init__(self):
         super().__post_init__()

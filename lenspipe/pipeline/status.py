@@ -50,7 +50,8 @@ def _from_checkpoint(path: Path, lens: str, stage: str) -> dict:
     age = time.time() - path.stat().st_mtime
     return {"lens": lens, "stage": stage, "state": f"sampling (checkpoint {format_duration(age)} ago)",
             "step": f"{state.steps}/{max_steps}" if max_steps else str(state.steps),
-            "max_tau": _largest(state.tau_previous), "rhat": "-",
+            "max_tau": _largest(state.assessment.get("tau")),
+            "rhat": _largest(state.assessment.get("rhat")),
             "time": f"<= {format_duration(left)} left" if left is not None else "-",
             "converged": "yes" if state.converged else "no"}
 

@@ -132,19 +132,25 @@ def _convergence(result) -> list[str]:
         lines.append(_line("start", start))
 
     tau, bad_tau = _max_finite(_lookup("tau", diagnostics))
-    tau_factor = _lookup("tau_factor", settings)
+    burn_in_taus = _lookup("burn_in_taus", settings)
     tau_text = format_number(tau, 4) + (f" ({bad_tau} non-finite)" if bad_tau else "")
     lines.append(_line("max tau", tau_text))
-    if tau is not None and tau_factor is not None:
-        needed = float(tau_factor) * tau
-        if steps is None:
-            verdict = ""
-        elif needed < float(steps):
-            verdict = f" < {format_number(steps)} steps (long enough)"
-        else:
-            verdict = f" >= {format_number(steps)} steps (too short)"
-        lines.append(_line("tau_factor * max tau", f"{format_number(float(tau_factor))} x "
-                           f"{format_number(tau, 4)} = {format_number(needed, 4)}{verdict}"))
+    burn_in = _lookup("burn_in", diagnostics)
+    if burn_in is not None:
+        burn_text = f"{format_number(burn_in)} steps (the first half, discarded)"
+        if tau is not None and burn_in_taus is not None:
+            needed = float(burn_in_taus) * tau
+            burn_text += (f"; needs >= {format_number(float(burn_in_taus))} x {format_number(tau, 4)} = "
+                          f"{format_number(needed, 4)} ({'met' if burn_in >= needed else 'not met'})")
+        lines.append(_line("burn-in", burn_text))
+    ess = [v for key in ("ess_bulk", "ess_tail") for v in (diagnostics.get(key) or [])]
+    if ess:
+        finite = [float(v) for v in ess if v is not None and math.isfinite(float(v))]
+        ess_text = format_number(min(finite), 4) if len(finite) == len(ess) else "n/a (not estimable yet)"
+        ess_min = _lookup("ess_min", settings)
+        if ess_min is not None:
+            ess_text += f" (needs >= {format_number(float(ess_min))})"
+        lines.append(_line("min ESS (bulk, tail)", ess_text))
     rhat, bad_rhat = _max_finite(_lookup("rhat", diagnostics))
     rhat_max = _lookup("rhat_max", settings)
     rhat_text = ("n/a" if rhat is None else f"{rhat:.4f}") + (f" ({bad_rhat} non-finite)" if bad_rhat else "")

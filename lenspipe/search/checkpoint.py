@@ -20,7 +20,7 @@ from ..errors import CheckpointError
 __all__ = ["CheckpointState", "write_checkpoint", "read_checkpoint", "check_identity"]
 
 FORMAT = "lenspipe-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclasses.dataclass
@@ -47,8 +47,9 @@ class CheckpointState:
         ``np.random.get_state()`` at the start of the next segment.
     py_random_state : tuple
         ``random.getstate()`` at the start of the next segment.
-    tau_previous : ndarray, shape (n,)
-        Autocorrelation times at the last check (NaN before the first).
+    assessment : dict
+        The stopping rule's figures at the last check (JSON-safe lists per parameter:
+        ``tau``, ``rhat``, ``ess_bulk``, ``ess_tail``; ``burn_in``); empty before the first.
     converged : bool
     counters : dict
         ``evaluations`` (likelihood), ``posterior_evaluations``, ``discarded``
@@ -70,7 +71,7 @@ class CheckpointState:
     tune: bool
     np_random_state: tuple
     py_random_state: tuple
-    tau_previous: np.ndarray
+    assessment: dict
     converged: bool = False
     counters: dict = dataclasses.field(default_factory=dict)
     notes: dict = dataclasses.field(default_factory=dict)
@@ -83,7 +84,7 @@ class CheckpointState:
 
 _ARRAYS = (
     "chain", "log_likelihood", "log_prior", "positions",
-    "log_likelihood_now", "log_prior_now", "tau_previous",
+    "log_likelihood_now", "log_prior_now",
 )
 
 
@@ -109,6 +110,7 @@ def write_checkpoint(path, state):
         f.attrs["converged"] = bool(state.converged)
         f.attrs["counters"] = json.dumps(state.counters, sort_keys=True)
         f.attrs["notes"] = json.dumps(state.notes, sort_keys=True)
+        f.attrs["assessment"] = json.dumps(state.assessment, sort_keys=True)
         for name in _ARRAYS:
             f.create_dataset(name, data=np.asarray(getattr(state, name), dtype=float))
         _write_np_state(f.create_group("np_random"), state.np_random_state)
@@ -145,6 +147,13 @@ def read_checkpoint(path):
                     f"{path} is not a lenspipe search checkpoint (no format={FORMAT!r} "
                     "attribute); delete it or choose another output folder."
                 )
+            version = int(f.attrs.get("format_version", 0))
+            if version != FORMAT_VERSION:
+                raise CheckpointError(
+                    f"{path} is a search checkpoint of format version {version}, written by "
+                    f"another lenspipe version (this one reads version {FORMAT_VERSION}); "
+                    "delete it to start the search again."
+                )
             arrays = {name: f[name][()] for name in _ARRAYS}
             return CheckpointState(
                 identity=json.loads(f.attrs["identity"]),
@@ -154,6 +163,7 @@ def read_checkpoint(path):
                 converged=bool(f.attrs["converged"]),
                 counters=json.loads(f.attrs["counters"]),
                 notes=json.loads(f.attrs.get("notes", "{}")),
+                assessment=json.loads(f.attrs.get("assessment", "{}")),
                 np_random_state=_read_np_state(f["np_random"]),
                 py_random_state=_read_py_state(f["py_random"]),
                 **arrays,

@@ -1,13 +1,25 @@
-"""Convergence diagnostics of an ensemble chain: autocorrelation time and split-R-hat.
+"""Convergence diagnostics of an ensemble chain and the stopping rule built on them.
 
-Both functions take a chain of shape ``(steps, walkers, n)`` (zeus's layout) and
-return one value per parameter. :func:`assess` combines them into the stopping rule
-used by :class:`~lenspipe.search.ZeusSearch`.
+Every function takes a chain of shape ``(steps, walkers, n)`` (zeus's layout) and returns
+one value per parameter: :func:`integrated_time` (Sokal's windowed autocorrelation time),
+:func:`split_rhat` (nested split-R-hat), :func:`effective_sample_size` (rank-normalised
+bulk and tail ESS). :func:`assess` combines them into the stopping rule of
+:class:`~lenspipe.search.ZeusSearch` (documented in docs/pipeline.md):
+
+* the first half of the chain is burn-in and is discarded; the second half is the
+  posterior sample;
+* that sample's nested split-R-hat is below ``rhat_max`` for every parameter;
+* its bulk and tail effective sample sizes are at least ``ess_min`` for every parameter;
+* the discarded half is at least ``burn_in_taus`` autocorrelation times of the sample
+  (``tau = draws / bulk ESS``, in steps), so the walkers forgot where they started;
+* and ``steps >= min_steps``.
 """
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
 
-__all__ = ["integrated_time", "split_rhat", "assess", "RHAT_GROUPS"]
+__all__ = ["integrated_time", "split_rhat", "effective_sample_size", "assess", "RHAT_GROUPS"]
 
 #: Fewer steps than this give no autocorrelation estimate (NaN).
 MIN_STEPS_FOR_TAU = 4
@@ -141,36 +153,114 @@ def split_rhat(chain, groups=RHAT_GROUPS):
     return rhat
 
 
-def assess(chain, tau_previous, tau_factor, tau_rtol, rhat_max, min_steps):
-    """Apply the stopping rule to a chain.
+def _ess_of_chains(x):
+    """Effective sample size of draws ``x`` (steps, chains), one scalar.
 
-    Converged when all hold: ``steps >= min_steps``; ``steps > tau_factor * max(tau)``;
-    every ``|tau - tau_previous| / tau < tau_rtol``; every nested split-R-hat
-    (:func:`split_rhat`) of the second half of the chain ``< rhat_max``.
+    The multi-chain estimator of Vehtari et al. (2021, Bayesian Analysis 16, 667), as in Stan
+    and ArviZ: the chains' autocovariances are averaged and combined with the variance between
+    chains (``var+``) into one autocorrelation function ``rho``; Geyer's initial monotone
+    sequence truncates its sum (pairs ``rho(2k) + rho(2k+1)`` while positive, made
+    non-increasing); ``ESS = chains x steps / tau`` with ``tau = -1 + 2 sum pairs``, at least
+    ``1 / log10(chains x steps)``. NaN for fewer than 4 steps or draws without variance.
+    """
+    steps, chains = x.shape
+    if steps < MIN_STEPS_FOR_TAU:
+        return np.nan
+    acov = _autocovariance(x)  # (steps, chains), biased
+    chain_var = acov[0] * steps / (steps - 1.0)
+    mean_var = chain_var.mean()
+    var_plus = mean_var * (steps - 1.0) / steps
+    if chains > 1:
+        var_plus += x.mean(axis=0).var(ddof=1)
+    if not var_plus > 0.0:
+        return np.nan
+    rho = 1.0 - (mean_var - acov.mean(axis=1)) / var_plus
+    rho[0] = 1.0
+    pairs = rho[: 2 * (steps // 2)].reshape(-1, 2).sum(axis=1)
+    positive = np.flatnonzero(pairs <= 0.0)
+    pairs = pairs[: positive[0]] if positive.size else pairs
+    pairs = np.minimum.accumulate(pairs)
+    draws = steps * chains
+    tau = max(-1.0 + 2.0 * pairs.sum(), 1.0 / np.log10(draws))
+    return draws / tau
+
+
+def _split_walkers(values):
+    """(steps, walkers) -> (steps // 2, 2 walkers): each walker's first and second half."""
+    half = values.shape[0] // 2
+    return np.concatenate([values[:half], values[values.shape[0] - half:]], axis=1)
+
+
+def effective_sample_size(chain):
+    """Rank-normalised bulk and tail effective sample sizes of every parameter.
+
+    Each walker is a chain, split in halves (so a drift within a walker lowers the ESS as it
+    raises split-R-hat). Bulk: the ESS of the rank-normalised draws (ranks over all draws,
+    mapped through the normal quantile function ``(r - 3/8) / (S + 1/4)``), which measures
+    how well the centre of the posterior is sampled. Tail: the smaller ESS of the indicators
+    ``x <= q05`` and ``x <= q95`` (the pooled 5 % and 95 % quantiles), which measures how well
+    the 90 % interval's ends are sampled (Vehtari et al. 2021).
 
     Parameters
     ----------
     chain : ndarray, shape (steps, walkers, n)
-    tau_previous : ndarray, shape (n,)
-        The estimate at the previous check (NaN if none).
-    tau_factor, tau_rtol, rhat_max : float
+        The posterior sample (burn-in already removed).
+
+    Returns
+    -------
+    bulk, tail : ndarray, shape (n,)
+        In draws (at most about ``steps x walkers``); NaN when there are fewer than 8 steps
+        or a parameter does not vary.
+    """
+    chain = np.asarray(chain, dtype=float)
+    steps, walkers, n = chain.shape
+    bulk, tail = np.full(n, np.nan), np.full(n, np.nan)
+    if steps < 2 * MIN_STEPS_FOR_TAU:
+        return bulk, tail
+    for i in range(n):
+        split = _split_walkers(chain[:, :, i])
+        ranks = rankdata(split, method="average").reshape(split.shape)
+        bulk[i] = _ess_of_chains(ndtri((ranks - 0.375) / (split.size + 0.25)))
+        q05, q95 = np.quantile(split, [0.05, 0.95])
+        tail[i] = min(_ess_of_chains((split <= q05).astype(float)),
+                      _ess_of_chains((split <= q95).astype(float)))
+    return bulk, tail
+
+
+def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
+    """Apply the stopping rule (module docstring) to a whole chain.
+
+    Parameters
+    ----------
+    chain : ndarray, shape (steps, walkers, n)
+        Every step so far; the first half is burn-in.
+    ess_min : float
+        Bulk and tail ESS every parameter's sample needs (draws).
+    rhat_max : float
+        Nested split-R-hat every parameter's sample must stay below.
+    burn_in_taus : float
+        The burn-in (first half) must be at least this many autocorrelation times.
     min_steps : int
 
     Returns
     -------
     dict
-        ``tau`` (n,), ``rhat`` (n,), ``tau_change`` (n,) and ``converged`` (bool).
+        ``burn_in`` (steps discarded), ``tau`` (n,) in steps (``draws / bulk ESS`` of the
+        sample), ``rhat``, ``ess_bulk``, ``ess_tail`` (n,), and ``converged`` (bool).
     """
-    steps = chain.shape[0]
-    tau = integrated_time(chain)
-    rhat = split_rhat(chain[steps // 2:])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tau_change = np.abs(tau - np.asarray(tau_previous, dtype=float)) / tau
+    steps, walkers, n = chain.shape
+    burn_in = steps // 2
+    sample = chain[burn_in:]
+    rhat = split_rhat(sample)
+    bulk, tail = effective_sample_size(sample)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = np.maximum(sample.shape[0] * walkers / bulk, 1.0)
     converged = bool(
         steps >= min_steps
-        and np.all(np.isfinite(tau))
-        and steps > tau_factor * np.max(tau)
-        and np.all(tau_change < tau_rtol)
+        and np.all(np.isfinite(bulk)) and np.all(np.isfinite(tail))
+        and np.all(bulk >= ess_min) and np.all(tail >= ess_min)
         and np.all(rhat < rhat_max)
+        and burn_in >= burn_in_taus * np.max(tau)
     )
-    return {"tau": tau, "rhat": rhat, "tau_change": tau_change, "converged": converged}
+    return {"burn_in": burn_in, "tau": tau, "rhat": rhat, "ess_bulk": bulk, "ess_tail": tail,
+            "converged": converged}

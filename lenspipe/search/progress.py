@@ -22,6 +22,14 @@ def _format_max(values):
     return f"{max(values):.3g}" if values else "-"
 
 
+def _format_ess(assessment):
+    """The smallest bulk or tail ESS of a check (``-`` before the first estimate)."""
+    values = [v for key in ("ess_bulk", "ess_tail") for v in (assessment or {}).get(key) or []]
+    if not values or any(v is None or not math.isfinite(v) for v in values):
+        return "-"
+    return f"{min(values):.0f}"
+
+
 def format_duration(seconds) -> str:
     """A duration as ``1h02m``, ``3m20s`` or ``45s`` (``-`` if unknown)."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
@@ -45,7 +53,7 @@ class Progress:
     """Reports a search's progress.
 
     When ``stream`` is a terminal, a single line is redrawn in place (step/max, the
-    latest autocorrelation time and R-hat, evaluations per second, time left), at most every
+    latest autocorrelation time, R-hat and smallest ESS, evaluations per second, time left), at most every
     ``interval`` seconds; otherwise one log record per checkpoint goes to ``logger``
     (``lenspipe.search`` by default) at INFO level. The time left is to ``max_steps`` at the
     rate measured since the first step reported here, so an upper bound: a fit that
@@ -59,10 +67,14 @@ class Progress:
     logger : logging.Logger, optional
     interval : float
         Minimum seconds between two redraws of the bar.
+    ess_min : float, optional
+        The ESS the stopping rule needs (shown beside the smallest ESS).
     """
 
-    def __init__(self, max_steps, stream=None, logger=None, interval=0.2):
+    def __init__(self, max_steps, stream=None, logger=None, interval=0.2, ess_min=None):
         self.max_steps = int(max_steps)
+        self._ess_target = "" if ess_min is None else f"/{ess_min:.0f}"
+        self._ess = "-"
         self.stream = sys.stderr if stream is None else stream
         self.logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         self.interval = float(interval)
@@ -93,27 +105,29 @@ class Progress:
             self._draw(steps, evaluations_per_second)
             self._last_draw = now
 
-    def checkpoint(self, steps, tau, rhat, evaluations_per_second, converged):
+    def checkpoint(self, steps, assessment, evaluations_per_second, converged):
         """Report the diagnostics at a checkpoint.
 
         Parameters
         ----------
         steps : int
-        tau, rhat : sequence of float
-            Per parameter.
+        assessment : dict
+            The stopping rule's figures (``tau``, ``rhat``, ``ess_bulk``, ``ess_tail``: per
+            parameter).
         evaluations_per_second : float
         converged : bool
         """
-        self._tau, self._rhat = list(tau), list(rhat)
+        self._tau, self._rhat = assessment.get("tau"), assessment.get("rhat")
+        self._ess = _format_ess(assessment)
         left = 0.0 if converged else self._left(steps)
         if self.is_tty:
             self._draw(steps, evaluations_per_second)
             self._last_draw = time.monotonic()
         else:
             self.logger.info(
-                "step %d/%d: max tau %s, max R-hat %s, %.3g evaluations/s, %s%s",
+                "step %d/%d: max tau %s, max R-hat %s, min ESS %s%s, %.3g evaluations/s, %s%s",
                 steps, self.max_steps, _format_max(self._tau), _format_max(self._rhat),
-                evaluations_per_second,
+                self._ess, self._ess_target, evaluations_per_second,
                 f"at most {format_duration(left)} to max_steps" if left is not None else "time left -",
                 ", converged" if converged else "",
             )
@@ -132,7 +146,8 @@ class Progress:
         left = self._left(steps) if self._origin is not None else None
         line = (
             f"\rzeus [{bar}] {steps}/{self.max_steps} tau {_format_max(self._tau)} "
-            f"R-hat {_format_max(self._rhat)} {evaluations_per_second:.3g} eval/s "
+            f"R-hat {_format_max(self._rhat)} ESS {self._ess}{self._ess_target} "
+            f"{evaluations_per_second:.3g} eval/s "
             f"<= {format_duration(left)} left "
         )
         self.stream.write(line)

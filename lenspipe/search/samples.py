@@ -266,9 +266,9 @@ class SearchOutput:
         return self.log_likelihood + self.log_prior
 
     def default_burn_in(self):
-        """int: about twice the largest autocorrelation time (0 if unknown)."""
-        tau = _finite(self.diagnostics.get("tau"))
-        burn = int(np.ceil(2.0 * max(tau))) if tau else 0
+        """int: the stopping rule's burn-in, the first half of the chain (``diagnostics["burn_in"]``)."""
+        burn = self.diagnostics.get("burn_in")
+        burn = self.chain.shape[0] // 2 if burn is None else int(burn)
         return min(burn, max(self.chain.shape[0] - 1, 0))
 
     def default_thin(self):

@@ -26,7 +26,7 @@ import zeus
 
 from ..errors import CheckpointError, SearchError
 from .checkpoint import CheckpointState, check_identity, read_checkpoint, write_checkpoint
-from .convergence import assess, integrated_time, split_rhat
+from .convergence import assess, split_rhat
 from .progress import LOGGER_NAME, Progress, zeus_logging
 from .samples import SearchOutput
 
@@ -54,15 +54,22 @@ class ZeusSearch:
         each.
     min_steps : int
         Never stop as converged before this many steps.
-    tau_factor : float
-        Converged needs ``steps > tau_factor * max(tau)``.
-    tau_rtol : float
-        Converged needs every ``|tau - tau_previous| / tau < tau_rtol``.
+    ess_min : float
+        Converged needs every parameter's bulk and tail effective sample size (draws of the
+        second half of the chain) to be at least this.
     rhat_max : float
-        Converged needs every nested split-R-hat ``< rhat_max`` (walkers in
-        :data:`~lenspipe.search.convergence.RHAT_GROUPS` groups, see
+        Converged needs every nested split-R-hat of the second half ``< rhat_max`` (walkers
+        in :data:`~lenspipe.search.convergence.RHAT_GROUPS` groups, see
         :func:`~lenspipe.search.convergence.split_rhat`); the walker-by-walker value is
         recorded too (``rhat_walkers``).
+    burn_in_taus : float
+        Converged needs the discarded first half to span at least this many autocorrelation
+        times of the second half (see :func:`~lenspipe.search.convergence.assess`).
+    light_mode : bool
+        zeus's light mode: once ``mu`` is tuned, slices are not stepped out (each walker's
+        slice is one ``mu``-wide interval around it, then shrunk). Still an exact slice
+        sampler (stepping out with a limit of one, Neal 2003), and about half the
+        evaluations per step on the near-Gaussian posteriors of lens models.
     initial : {"auto", "prior", "ball"}
         Initial walkers: drawn from the priors, or from a Gaussian ball around
         ``fit``'s ``initial_vector``; "auto" uses the ball when a vector is given.
@@ -73,9 +80,10 @@ class ZeusSearch:
     seed: int = 1
     checkpoint_every: int = 100
     min_steps: int = 0
-    tau_factor: float = 50.0
-    tau_rtol: float = 0.01
+    ess_min: float = 400.0
     rhat_max: float = 1.01
+    burn_in_taus: float = 5.0
+    light_mode: bool = True
     initial: str = "auto"
 
     def __post_init__(self):
@@ -86,8 +94,8 @@ class ZeusSearch:
             problems.append("max_steps and checkpoint_every must be >= 1")
         if self.min_steps < 0 or self.seed < 0:
             problems.append("min_steps and seed must be >= 0")
-        if not (self.tau_factor > 0 and self.tau_rtol > 0 and self.rhat_max > 1):
-            problems.append("tau_factor and tau_rtol must be > 0 and rhat_max > 1")
+        if not (self.ess_min > 0 and self.burn_in_taus >= 0 and self.rhat_max > 1):
+            problems.append("ess_min must be > 0, burn_in_taus >= 0 and rhat_max > 1")
         if self.initial not in _INITIAL_MODES:
             problems.append(f"initial must be one of {_INITIAL_MODES} (got {self.initial!r})")
         if problems:
@@ -172,7 +180,7 @@ class ZeusSearch:
                 state.notes = dict(notes or {})
             posterior.set_counters(state.counters)
             wall_before = float(state.counters.get("wall_time", 0.0))
-            progress = Progress(self.max_steps, stream=stream, logger=log)
+            progress = Progress(self.max_steps, stream=stream, logger=log, ess_min=self.ess_min)
             try:
                 while not state.converged and state.steps < self.max_steps:
                     segment = min(self.checkpoint_every, self.max_steps - state.steps)
@@ -183,8 +191,7 @@ class ZeusSearch:
                     if checkpoint_path is not None:
                         write_checkpoint(checkpoint_path, state)
                     rate = _rate(state.counters)
-                    progress.checkpoint(state.steps, state.tau_previous, self._rhat(state),
-                                        rate, state.converged)
+                    progress.checkpoint(state.steps, state.assessment, rate, state.converged)
             finally:
                 progress.close()
         finally:
@@ -232,7 +239,7 @@ class ZeusSearch:
             positions=positions, log_likelihood_now=values[:, 1],
             log_prior_now=values[:, 2], mu=1.0, tune=True,
             np_random_state=np.random.get_state(), py_random_state=random.getstate(),
-            tau_previous=np.full(n, np.nan), converged=False,
+            assessment={}, converged=False,
             counters=posterior.counters(0.0),
         )
 
@@ -242,9 +249,12 @@ class ZeusSearch:
         np.random.set_state(state.np_random_state)
         random.setstate(state.py_random_state)
         with zeus_logging(_ZEUS_DIR) as restore_logging:
+            # In light mode zeus stops stepping out when tuning ends (maxsteps = 1), inside
+            # one call of ``sample``; a later segment's fresh sampler must be told so.
             sampler = zeus.EnsembleSampler(
                 nwalkers, n, posterior, vectorize=True, mu=state.mu, tune=state.tune,
-                verbose=False,
+                light_mode=self.light_mode, verbose=False,
+                maxsteps=1 if self.light_mode and not state.tune else 10000,
             )
             restore_logging()
             # Call the posterior directly rather than through zeus's wrapper, which
@@ -271,8 +281,8 @@ class ZeusSearch:
         chain = np.array(sampler.get_chain())
         blobs = np.array(sampler.get_blobs())
         full_chain = np.concatenate([state.chain, chain])
-        checked = assess(full_chain, state.tau_previous, self.tau_factor, self.tau_rtol,
-                         self.rhat_max, self.min_steps)
+        checked = assess(full_chain, self.ess_min, self.rhat_max, self.burn_in_taus,
+                         self.min_steps)
         return dataclasses.replace(
             state, steps=state.steps + segment, chain=full_chain,
             log_likelihood=np.concatenate([state.log_likelihood, blobs[:, :, 0]]),
@@ -280,24 +290,19 @@ class ZeusSearch:
             positions=chain[-1].copy(), log_likelihood_now=blobs[-1, :, 0].copy(),
             log_prior_now=blobs[-1, :, 1].copy(), mu=float(sampler.mu),
             tune=bool(sampler.tune), np_random_state=np_state, py_random_state=py_state,
-            tau_previous=checked["tau"], converged=checked["converged"],
+            assessment=_json_assessment(checked), converged=checked["converged"],
         )
 
-    @staticmethod
-    def _rhat(state):
-        return split_rhat(state.chain[state.steps // 2:])
-
     def _output(self, model, state, resumed_from):
-        tau = integrated_time(state.chain)
-        rhat = self._rhat(state)
         counters = state.counters
+        checked = state.assessment or _json_assessment(
+            assess(state.chain, self.ess_min, self.rhat_max, self.burn_in_taus, self.min_steps))
         diagnostics = {
             "converged": bool(state.converged),
             "steps": int(state.steps),
             "nwalkers": self.nwalkers,
             "parameter_paths": list(model.paths),
-            "tau": [_json_float(t) for t in tau],
-            "rhat": [_json_float(r) for r in rhat],
+            **checked,
             "rhat_walkers": [_json_float(r) for r in split_rhat(
                 state.chain[state.steps // 2:], groups=self.nwalkers)],
             "evaluations": int(counters["evaluations"]),
@@ -413,6 +418,13 @@ def _initial_walkers(draw, posterior, nwalkers, max_rounds=100):
 def _rate(counters):
     wall = counters.get("wall_time", 0.0)
     return counters["evaluations"] / wall if wall > 0 else 0.0
+
+
+def _json_assessment(checked):
+    """:func:`~lenspipe.search.convergence.assess`'s figures, JSON-safe (NaN -> None)."""
+    return {"burn_in": int(checked["burn_in"]),
+            **{key: [_json_float(v) for v in checked[key]]
+               for key in ("tau", "rhat", "ess_bulk", "ess_tail")}}
 
 
 def _json_float(value):

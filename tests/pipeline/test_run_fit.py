@@ -172,8 +172,8 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
     result = run_fit(FitRequest(dataset=str(folder / "dataset.fits"), model_spec=pixelized, out=str(tmp_path / "pix.h5"),
                                 stage="source_pix", unique_tag="tiny", seed=4, threads=1,
                                 previous={"source_lp": str(folder / "result.h5")},
-                                settings=FitSettings.from_dict({"search": {"nwalkers": 12, "max_steps": 5,
-                                                                           "checkpoint_every": 5},
+                                settings=FitSettings.from_dict({"search": {"nwalkers": 12, "max_steps": 10,
+                                                                           "checkpoint_every": 10},
                                                                 "inversion": {"positive_only": True}})))
     stored = read_result(tmp_path / "pix.h5")
     # the adapt images are source_lp's galaxy images, rebuilt bit for bit from its result

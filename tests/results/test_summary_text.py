@@ -10,8 +10,9 @@ from lenspipe.results.summary_text import format_number, summary_text
 from .synthetic import make_result, write
 
 SEARCH = {
-    "nwalkers": 20, "max_steps": 5000, "tau_factor": 50.0, "rhat_max": 1.01,
-    "diagnostics": {"steps": 1000, "tau": [12.25, 15.5, None], "rhat": [1.002, 1.0041],
+    "nwalkers": 20, "max_steps": 5000, "ess_min": 400.0, "burn_in_taus": 5.0, "rhat_max": 1.01,
+    "diagnostics": {"steps": 1000, "burn_in": 500, "tau": [12.25, 15.5, None], "rhat": [1.002, 1.0041],
+                    "ess_bulk": [816.3, 645.2, 700.0], "ess_tail": [523.0, 388.4, 900.0],
                     "rhat_walkers": [1.031, 1.0452],
                     "converged": False, "evaluations": 20000, "discarded": 3,
                     "wall_time": 12.34, "evaluations_per_second": 1620.7},
@@ -45,7 +46,9 @@ def test_summary_text_of_a_written_result(tmp_path):
     assert _value(text, "steps") == "1000 (max 5000)"
     assert _value(text, "walkers") == "20"
     assert _value(text, "max tau") == "15.5 (1 non-finite)"
-    assert _value(text, "tau_factor * max tau") == "50 x 15.5 = 775 < 1000 steps (long enough)"
+    assert _value(text, "burn-in") == ("500 steps (the first half, discarded); needs >= 5 x 15.5 = 77.5 "
+                                       "(met)")
+    assert _value(text, "min ESS (bulk, tail)") == "388.4 (needs >= 400)"
     assert _value(text, "max split-R-hat") == "1.0041 (limit 1.01)"
     assert _value(text, "walker by walker") == "1.0452 (not a stopping rule)"
     assert _value(text, "converged") == "no"
@@ -87,15 +90,18 @@ def test_missing_search_keys_print_as_not_available():
     for key in ("steps", "walkers", "max tau", "max split-R-hat", "converged", "evaluations",
                 "discarded", "wall time", "evaluations per second"):
         assert _value(text, key) == "n/a", key
-    assert "tau_factor" not in text
+    assert "burn-in" not in text and "ESS" not in text
     assert _value(text, "log evidence") == "not estimated"
 
 
 def test_convergence_read_from_the_summary_and_long_wall_time():
-    result = make_result(search={"tau_factor": 50}, convergence={
-        "steps": 200, "tau": [10.0], "rhat": [None], "converged": True, "wall_time": 5400.0})
+    result = make_result(search={"burn_in_taus": 50}, convergence={
+        "steps": 200, "burn_in": 100, "tau": [10.0], "rhat": [None], "ess_bulk": [None],
+        "ess_tail": [12.0], "converged": True, "wall_time": 5400.0})
     text = summary_text(result)
-    assert _value(text, "tau_factor * max tau") == "50 x 10 = 500 >= 200 steps (too short)"
+    assert _value(text, "burn-in") == ("100 steps (the first half, discarded); needs >= 50 x 10 = 500 "
+                                       "(not met)")
+    assert _value(text, "min ESS (bulk, tail)") == "n/a (not estimable yet)"
     assert _value(text, "max split-R-hat") == "n/a (1 non-finite)"
     assert _value(text, "converged") == "yes"
     assert _value(text, "wall time") == "5400 s (90.0 min)"

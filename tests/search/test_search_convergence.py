@@ -1,10 +1,10 @@
-"""Autocorrelation time and split-R-hat on chains whose answers are known."""
+"""Autocorrelation time, split-R-hat, ESS and the stopping rule on chains whose answers are known."""
 
 import numpy as np
 import pytest
 
 from lenspipe.search import integrated_time, split_rhat
-from lenspipe.search.convergence import assess
+from lenspipe.search.convergence import assess, effective_sample_size
 
 
 def _ar1(phi, steps, walkers, n, seed):
@@ -88,26 +88,54 @@ def test_rhat_edge_cases():
     assert split_rhat(flat)[0] == np.inf
 
 
-@pytest.mark.parametrize("steps, previous, rhat_ok, expected", [
-    (4000, 4.0, True, True),     # long, stable tau, mixed
-    (150, 4.0, True, False),     # steps < 50 tau
-    (4000, np.nan, True, False), # no previous estimate
-    (4000, 5.0, True, False),    # tau still changing
-    (4000, 4.0, False, False),   # walkers in two modes
+@pytest.mark.parametrize("phi", [0.0, 0.6, 0.9])
+def test_bulk_ess_of_ar1_chains(phi):
+    # tau = (1 + phi) / (1 - phi) exactly, so ESS = draws / tau; the estimator's relative error
+    # is about sqrt(2 (2 M + 1) / N) ~ 0.1 for a window M ~ 2 tau... here within 15 %.
+    steps, walkers = 2000, 20
+    chain = _ar1(phi, steps, walkers, 2, seed=11)
+    bulk, tail = effective_sample_size(chain)
+    expected = steps * walkers * (1 - phi) / (1 + phi)
+    np.testing.assert_allclose(bulk, expected, rtol=0.15)
+    assert np.all(tail > 0.5 * expected)  # tail indicators decorrelate at least as fast
+
+
+def test_ess_sees_walkers_that_disagree_and_chains_that_drift():
+    chain = _ar1(0.5, 1000, 20, 1, seed=12)
+    healthy = effective_sample_size(chain)[0][0]
+    apart = chain.copy()
+    apart[:, :10] += 3.0  # half the walkers in another place: the draws say little
+    assert effective_sample_size(apart)[0][0] < 0.05 * healthy
+    drift = chain + np.linspace(0, 5, 1000)[:, None, None]  # within-walker trend: split halves differ
+    assert effective_sample_size(drift)[0][0] < 0.05 * healthy
+
+
+def test_ess_edge_cases():
+    bulk, tail = effective_sample_size(np.zeros((7, 4, 2)))
+    assert np.all(np.isnan(bulk)) and np.all(np.isnan(tail))  # too short
+    bulk, _ = effective_sample_size(np.ones((100, 4, 1)))
+    assert np.isnan(bulk[0])  # no variance: not estimable, never "converged"
+
+
+@pytest.mark.parametrize("steps, ess_min, burn_in_taus, spread, expected", [
+    (2000, 400, 5, False, True),    # tau 4, 8 walkers: ESS of the half ~ 1000
+    (2000, 4000, 5, False, False),  # not enough draws for ess_min (about 2000)
+    (2000, 400, 300, False, False), # burn-in (1000 steps) shorter than 300 tau
+    (2000, 400, 5, True, False),    # walkers in two modes: R-hat
 ])
-def test_assess_combines_the_rules(steps, previous, rhat_ok, expected):
+def test_assess_combines_the_rules(steps, ess_min, burn_in_taus, spread, expected):
     chain = _ar1(0.6, steps, 8, 1, seed=6)
-    if not rhat_ok:
+    if spread:
         chain[:, :4] += 10.0
-    tau = integrated_time(chain)
-    prior = tau if previous == 4.0 else np.full(1, previous)
-    result = assess(chain, prior * (1 + 1e-4), tau_factor=50, tau_rtol=0.01,
-                    rhat_max=1.01, min_steps=0)
+    result = assess(chain, ess_min=ess_min, rhat_max=1.01, burn_in_taus=burn_in_taus, min_steps=0)
     assert result["converged"] is expected
-    np.testing.assert_array_equal(result["tau"], tau)
+    assert result["burn_in"] == steps // 2
+    if not spread:
+        np.testing.assert_allclose(result["tau"], 4.0, rtol=0.2)
+        np.testing.assert_allclose(result["ess_bulk"], 1000 * 8 / 4.0, rtol=0.2)
 
 
 def test_assess_respects_min_steps():
-    chain = _ar1(0.6, 4000, 8, 1, seed=6)
-    tau = integrated_time(chain)
-    assert not assess(chain, tau, 50, 0.01, 1.01, min_steps=5000)["converged"]
+    chain = _ar1(0.6, 2000, 8, 1, seed=6)
+    assert assess(chain, 400, 1.01, 5, min_steps=2000)["converged"]
+    assert not assess(chain, 400, 1.01, 5, min_steps=2001)["converged"]

@@ -39,13 +39,17 @@ def test_recovers_a_correlated_gaussian(gaussian_fit):
 
 def test_diagnostics_are_complete_and_json(gaussian_fit):
     d = json.loads(json.dumps(gaussian_fit.diagnostics))
-    assert d["steps"] == 1500 and gaussian_fit.chain.shape == (1500, 10, 2)
-    assert len(d["tau"]) == len(d["rhat"]) == 2
+    steps = d["steps"]
+    assert gaussian_fit.chain.shape == (steps, 10, 2) and steps % 500 == 0
+    assert d["burn_in"] == steps // 2
+    assert len(d["tau"]) == len(d["rhat"]) == len(d["ess_bulk"]) == len(d["ess_tail"]) == 2
+    # converged: the rule's figures, as recorded, meet its thresholds
+    assert d["converged"] and min(d["ess_bulk"] + d["ess_tail"]) >= 400 and max(d["rhat"]) < 1.01
     assert d["parameter_paths"] == toy_model().paths
-    assert d["evaluations"] >= 1500 * 10 and d["discarded"] == 0
+    assert d["evaluations"] >= steps * 10 and d["discarded"] == 0
     assert d["wall_time"] > 0 and d["evaluations_per_second"] > 0
     assert isinstance(d["converged"], bool)
-    assert gaussian_fit.log_likelihood.shape == gaussian_fit.log_prior.shape == (1500, 10)
+    assert gaussian_fit.log_likelihood.shape == gaussian_fit.log_prior.shape == (steps, 10)
     np.testing.assert_array_equal(gaussian_fit.log_posterior,
                                   gaussian_fit.log_likelihood + gaussian_fit.log_prior)
 
@@ -59,13 +63,13 @@ def test_burn_in_and_thinning_keep_log_likelihoods_aligned(gaussian_fit):
             samples.log_likelihood, gaussian_log_likelihoods(samples.parameters))
         np.testing.assert_array_equal(
             samples.log_prior, toy_model().log_prior_from_vector(samples.parameters))
+    steps = out.chain.shape[0]
     samples = out.samples(None, burn_in=7, thin=3)
-    assert len(samples) == len(range(7, 1500, 3)) * 10
-    tau = max(out.diagnostics["tau"])
-    assert out.default_burn_in() == int(np.ceil(2 * tau))
+    assert len(samples) == len(range(7, steps, 3)) * 10
+    assert out.default_burn_in() == steps // 2 == out.diagnostics["burn_in"]
     assert out.default_thin() == max(1, int(0.5 * min(out.diagnostics["tau"])))
     with pytest.raises(SearchError):
-        out.samples(None, burn_in=1500)
+        out.samples(None, burn_in=steps)
 
 
 def test_same_seed_same_chain_and_no_global_side_effects():
@@ -141,9 +145,10 @@ def test_initial_ball_and_impossible_starts():
 def test_settings_validation_and_dict_round_trip():
     search = ZeusSearch(nwalkers=12, max_steps=100, seed=3, checkpoint_every=20, min_steps=40)
     d = json.loads(json.dumps(search.to_dict()))
-    assert d["name"] == "ZeusSearch" and d["tau_factor"] == 50 and d["rhat_max"] == 1.01
+    assert d["name"] == "ZeusSearch" and d["ess_min"] == 400 and d["rhat_max"] == 1.01
     assert ZeusSearch.from_dict(d) == search
-    for bad in [dict(nwalkers=5), dict(max_steps=0), dict(rhat_max=1.0), dict(initial="x")]:
+    for bad in [dict(nwalkers=5), dict(max_steps=0), dict(rhat_max=1.0), dict(initial="x"),
+                dict(ess_min=0), dict(burn_in_taus=-1)]:
         with pytest.raises(SearchError):
             ZeusSearch(**bad)
 
