@@ -149,12 +149,12 @@ class SearchSettings(_Section):
     checkpoint_every: int = _setting(50, "steps between checkpoints and convergence checks", kind="int",
                                      check=lambda v: v >= 1, allowed=">= 1")
     ess_min: float = _setting(400.0, "converged needs every parameter's bulk and tail effective sample size "
-                              "(second half of the chain) >= this", kind="float", check=lambda v: v > 0,
+                              "(after the burn-in) >= this", kind="float", check=lambda v: v > 0,
                               allowed="> 0")
-    rhat_max: float = _setting(1.01, "converged needs every nested split-R-hat (second half) below this",
+    rhat_max: float = _setting(1.01, "converged needs every nested split-R-hat (after the burn-in) below this",
                                kind="float", check=lambda v: v > 1, allowed="> 1")
-    burn_in_taus: float = _setting(5.0, "converged needs the discarded first half to span >= this many "
-                                   "autocorrelation times", kind="float", check=lambda v: v >= 0,
+    burn_in_taus: float = _setting(5.0, "burn-in discarded, in autocorrelation times (at most half the "
+                                   "chain); converged needs it to span that many", kind="float", check=lambda v: v >= 0,
                                    allowed=">= 0")
     light_mode: bool = _setting(True, "zeus's light mode: no stepping out once mu is tuned (fewer evaluations "
                                 "per step; still exact)", kind="bool")

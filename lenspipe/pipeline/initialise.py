@@ -18,14 +18,16 @@
     of a 20-parameter lens model, and can settle in a local one (lens light fitting the
     source); the optimiser finds the mode at a fraction of the cost.
 
-    The optimiser runs ``starts`` times (default 3) from independent populations and the
+    The optimiser runs up to ``starts`` times (default 3) from independent populations and the
     walkers start from the best. One run is not enough: on the simulated P1 lens, 2 of 10
     single runs (5 seeds, two variants) settled in a secondary mode that trades the mass's
     ellipticity against the external shear and the mass centre (mass ell_comps
     (-0.08, 0.20), shear (0.10, -0.03), centre 0.1 arcsec off; log posterior -35,472
-    against +15,241). If one run fails with probability p independently, all of
-    ``starts`` fail with p ** starts (about 1 % for p = 0.2 and 3 starts). Every start's
-    best log posterior is recorded, so starts that disagree are visible in the result.
+    against +15,241). The starts stop as soon as two of them agree (best log posteriors
+    within ``agree``, 5 by default: the same mode): two independent runs that both fail
+    and agree on the same wrong mode are rarer than one run failing (p ** 2, and less), and a
+    third start is run only when the first two disagree. Every start's best log posterior is
+    recorded, so starts that disagree are visible in the result.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class _OptimiserProgress:
 
 def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, population=None,
                            tolerance=1.0, max_evaluations=300_000, min_generations=30,
-                           starts=3, report_every=30.0):
+                           starts=3, agree=5.0, report_every=30.0):
     """Maximum a posteriori by differential evolution over the priors' unit cube.
 
     Parameters
@@ -153,7 +155,9 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
         Never stop as converged before this many generations (a population that starts on
         a flat plateau, e.g. of models with almost no light in the mask, agrees at once).
     starts : int
-        Independent runs; the best is kept (see the module docstring).
+        At most this many independent runs; the best is kept (see the module docstring).
+    agree : float
+        Stop starting runs once two runs' best log posteriors are within this of each other.
     report_every : float
         Seconds between two progress lines (logged at INFO on ``lenspipe.fit``).
 
@@ -204,6 +208,11 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
                   start + 1, starts, runs[-1]["evaluations"], -result.fun)
         if best is None or result.fun < best[0].fun:
             best = (result, members, energies)
+        found = sorted(run["best_log_posterior"] for run in runs)
+        if any(high - low <= agree for low, high in zip(found, found[1:])):
+            if start + 1 < int(starts):
+                _LOG.info("optimiser: two starts agree to within %g; no further start", agree)
+            break
     result, members, energies = best
     centre = model.vector_from_unit_vector(np.clip(result.x, 1e-9, 1 - 1e-9))
     _, width = prior_widths(model)

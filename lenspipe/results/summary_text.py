@@ -137,7 +137,7 @@ def _convergence(result) -> list[str]:
     lines.append(_line("max tau", tau_text))
     burn_in = _lookup("burn_in", diagnostics)
     if burn_in is not None:
-        burn_text = f"{format_number(burn_in)} steps (the first half, discarded)"
+        burn_text = f"{format_number(burn_in)} steps (discarded)"
         if tau is not None and burn_in_taus is not None:
             needed = float(burn_in_taus) * tau
             burn_text += (f"; needs >= {format_number(float(burn_in_taus))} x {format_number(tau, 4)} = "

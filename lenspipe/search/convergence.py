@@ -6,12 +6,14 @@ one value per parameter: :func:`integrated_time` (Sokal's windowed autocorrelati
 bulk and tail ESS). :func:`assess` combines them into the stopping rule of
 :class:`~lenspipe.search.ZeusSearch` (documented in docs/pipeline.md):
 
-* the first half of the chain is burn-in and is discarded; the second half is the
-  posterior sample;
-* that sample's nested split-R-hat is below ``rhat_max`` for every parameter;
+* the burn-in, ``burn_in_taus`` autocorrelation times (``tau = draws / bulk ESS``, in steps,
+  estimated on the chain's second half) but at most half the chain, is discarded; the rest
+  is the posterior sample;
+* the burn-in is at least ``burn_in_taus`` autocorrelation times of that sample, so the
+  walkers forgot where they started;
+* the sample's nested split-R-hat is below ``rhat_max`` for every parameter (a drift or
+  walkers that disagree fail it);
 * its bulk and tail effective sample sizes are at least ``ess_min`` for every parameter;
-* the discarded half is at least ``burn_in_taus`` autocorrelation times of the sample
-  (``tau = draws / bulk ESS``, in steps), so the walkers forgot where they started;
 * and ``steps >= min_steps``.
 """
 
@@ -227,19 +229,39 @@ def effective_sample_size(chain):
     return bulk, tail
 
 
+def _tau_from_ess(sample):
+    """(tau in steps, bulk ESS, tail ESS) per parameter of a sample (steps, walkers, n)."""
+    bulk, tail = effective_sample_size(sample)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = np.maximum(sample.shape[0] * sample.shape[1] / bulk, 1.0)
+    return tau, bulk, tail
+
+
+def burn_in_of(chain, burn_in_taus):
+    """Steps to discard: ``burn_in_taus`` x the largest tau of the second half, at most half.
+
+    Half the chain when tau cannot be estimated yet.
+    """
+    steps = chain.shape[0]
+    tau, _, _ = _tau_from_ess(chain[steps // 2:])
+    if not np.all(np.isfinite(tau)):
+        return steps // 2
+    return int(min(steps // 2, np.ceil(burn_in_taus * np.max(tau))))
+
+
 def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
     """Apply the stopping rule (module docstring) to a whole chain.
 
     Parameters
     ----------
     chain : ndarray, shape (steps, walkers, n)
-        Every step so far; the first half is burn-in.
+        Every step so far.
     ess_min : float
         Bulk and tail ESS every parameter's sample needs (draws).
     rhat_max : float
         Nested split-R-hat every parameter's sample must stay below.
     burn_in_taus : float
-        The burn-in (first half) must be at least this many autocorrelation times.
+        The burn-in, in autocorrelation times (at most half the chain).
     min_steps : int
 
     Returns
@@ -248,13 +270,11 @@ def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
         ``burn_in`` (steps discarded), ``tau`` (n,) in steps (``draws / bulk ESS`` of the
         sample), ``rhat``, ``ess_bulk``, ``ess_tail`` (n,), and ``converged`` (bool).
     """
-    steps, walkers, n = chain.shape
-    burn_in = steps // 2
+    steps = chain.shape[0]
+    burn_in = burn_in_of(chain, burn_in_taus)
     sample = chain[burn_in:]
     rhat = split_rhat(sample)
-    bulk, tail = effective_sample_size(sample)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.maximum(sample.shape[0] * walkers / bulk, 1.0)
+    tau, bulk, tail = _tau_from_ess(sample)
     converged = bool(
         steps >= min_steps
         and np.all(np.isfinite(bulk)) and np.all(np.isfinite(tail))

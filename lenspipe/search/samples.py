@@ -266,7 +266,7 @@ class SearchOutput:
         return self.log_likelihood + self.log_prior
 
     def default_burn_in(self):
-        """int: the stopping rule's burn-in, the first half of the chain (``diagnostics["burn_in"]``)."""
+        """int: the stopping rule's burn-in (``diagnostics["burn_in"]``; half the chain if absent)."""
         burn = self.diagnostics.get("burn_in")
         burn = self.chain.shape[0] // 2 if burn is None else int(burn)
         return min(burn, max(self.chain.shape[0] - 1, 0))

@@ -55,16 +55,16 @@ class ZeusSearch:
     min_steps : int
         Never stop as converged before this many steps.
     ess_min : float
-        Converged needs every parameter's bulk and tail effective sample size (draws of the
-        second half of the chain) to be at least this.
+        Converged needs every parameter's bulk and tail effective sample size (draws after
+        the burn-in) to be at least this.
     rhat_max : float
-        Converged needs every nested split-R-hat of the second half ``< rhat_max`` (walkers
+        Converged needs every nested split-R-hat after the burn-in ``< rhat_max`` (walkers
         in :data:`~lenspipe.search.convergence.RHAT_GROUPS` groups, see
         :func:`~lenspipe.search.convergence.split_rhat`); the walker-by-walker value is
         recorded too (``rhat_walkers``).
     burn_in_taus : float
-        Converged needs the discarded first half to span at least this many autocorrelation
-        times of the second half (see :func:`~lenspipe.search.convergence.assess`).
+        The burn-in discarded, in autocorrelation times (at most half the chain); converged
+        needs it to span that many (see :func:`~lenspipe.search.convergence.assess`).
     light_mode : bool
         zeus's light mode: once ``mu`` is tuned, slices are not stepped out (each walker's
         slice is one ``mu``-wide interval around it, then shrunk). Still an exact slice
@@ -304,7 +304,7 @@ class ZeusSearch:
             "parameter_paths": list(model.paths),
             **checked,
             "rhat_walkers": [_json_float(r) for r in split_rhat(
-                state.chain[state.steps // 2:], groups=self.nwalkers)],
+                state.chain[checked["burn_in"]:], groups=self.nwalkers)],
             "evaluations": int(counters["evaluations"]),
             "posterior_evaluations": int(counters["posterior_evaluations"]),
             "discarded": int(counters["discarded"]),

@@ -37,10 +37,20 @@ def gaussian_around_truth(model):
     return log_likelihoods, truth, sigma, calls
 
 
+def test_starts_stop_once_two_agree():
+    model = lens_model()
+    log_likelihoods, truth, sigma, calls = gaussian_around_truth(model)
+    centre, ball, info = initial_from_optimiser(model, log_likelihoods, seed=3, starts=3)
+    first, second = (s["best_log_posterior"] for s in info["starts"])  # one mode: two runs suffice
+    assert abs(first - second) <= 5.0
+    assert sum(calls) == info["evaluations"]
+    assert np.all(np.abs(centre - truth) < 3.0 * sigma)
+
+
 def test_three_starts_find_the_optimum_and_keep_the_best():
     model = lens_model()
     log_likelihoods, truth, sigma, calls = gaussian_around_truth(model)
-    centre, ball, info = initial_from_optimiser(model, log_likelihoods, seed=3)
+    centre, ball, info = initial_from_optimiser(model, log_likelihoods, seed=3, agree=-1.0)
     assert len(info["starts"]) == 3
     assert sum(calls) == info["evaluations"] == sum(s["evaluations"] for s in info["starts"])
     assert info["best_log_posterior"] == max(s["best_log_posterior"] for s in info["starts"])

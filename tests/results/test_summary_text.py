@@ -46,7 +46,7 @@ def test_summary_text_of_a_written_result(tmp_path):
     assert _value(text, "steps") == "1000 (max 5000)"
     assert _value(text, "walkers") == "20"
     assert _value(text, "max tau") == "15.5 (1 non-finite)"
-    assert _value(text, "burn-in") == ("500 steps (the first half, discarded); needs >= 5 x 15.5 = 77.5 "
+    assert _value(text, "burn-in") == ("500 steps (discarded); needs >= 5 x 15.5 = 77.5 "
                                        "(met)")
     assert _value(text, "min ESS (bulk, tail)") == "388.4 (needs >= 400)"
     assert _value(text, "max split-R-hat") == "1.0041 (limit 1.01)"
@@ -99,7 +99,7 @@ def test_convergence_read_from_the_summary_and_long_wall_time():
         "steps": 200, "burn_in": 100, "tau": [10.0], "rhat": [None], "ess_bulk": [None],
         "ess_tail": [12.0], "converged": True, "wall_time": 5400.0})
     text = summary_text(result)
-    assert _value(text, "burn-in") == ("100 steps (the first half, discarded); needs >= 50 x 10 = 500 "
+    assert _value(text, "burn-in") == ("100 steps (discarded); needs >= 50 x 10 = 500 "
                                        "(not met)")
     assert _value(text, "min ESS (bulk, tail)") == "n/a (not estimable yet)"
     assert _value(text, "max split-R-hat") == "n/a (1 non-finite)"

@@ -41,7 +41,7 @@ def test_diagnostics_are_complete_and_json(gaussian_fit):
     d = json.loads(json.dumps(gaussian_fit.diagnostics))
     steps = d["steps"]
     assert gaussian_fit.chain.shape == (steps, 10, 2) and steps % 500 == 0
-    assert d["burn_in"] == steps // 2
+    assert 0 < d["burn_in"] <= steps // 2
     assert len(d["tau"]) == len(d["rhat"]) == len(d["ess_bulk"]) == len(d["ess_tail"]) == 2
     # converged: the rule's figures, as recorded, meet its thresholds
     assert d["converged"] and min(d["ess_bulk"] + d["ess_tail"]) >= 400 and max(d["rhat"]) < 1.01
@@ -66,7 +66,7 @@ def test_burn_in_and_thinning_keep_log_likelihoods_aligned(gaussian_fit):
     steps = out.chain.shape[0]
     samples = out.samples(None, burn_in=7, thin=3)
     assert len(samples) == len(range(7, steps, 3)) * 10
-    assert out.default_burn_in() == steps // 2 == out.diagnostics["burn_in"]
+    assert out.default_burn_in() == out.diagnostics["burn_in"] >= 5 * max(out.diagnostics["tau"])
     assert out.default_thin() == max(1, int(0.5 * min(out.diagnostics["tau"])))
     with pytest.raises(SearchError):
         out.samples(None, burn_in=steps)
