@@ -216,8 +216,13 @@ class InitialiseSettings(_Section):
     mode: str = _setting("previous", "prior (drawn from the priors), previous (around the earlier stages' "
                          "posteriors) or optimise (differential evolution first)", kind="str",
                          choices=("prior", "previous", "optimise"))
-    starts: int = _setting(3, "independent optimiser runs (mode optimise); the best is kept", kind="int",
-                           check=lambda v: 1 <= v <= 20, allowed="1 to 20")
+    starts: int = _setting(3, "at most this many independent optimiser runs (mode optimise), stopping once "
+                           "two agree; the best is kept", kind="int", check=lambda v: 1 <= v <= 20,
+                           allowed="1 to 20")
+    optimiser_sub_size: int = _setting(1, "the optimiser's likelihood samples each pixel on this uniform grid "
+                                       "(1: its centre, ~3x faster than adaptive); 0: the fit's own "
+                                       "likelihood settings. The sampler always uses the latter", kind="int",
+                                       check=lambda v: 0 <= v <= 8, allowed="0 to 8")
 
 
 _SECTIONS = {cls.key: cls for cls in (SearchSettings, LikelihoodSettings, InversionSettings, PositionsSettings,

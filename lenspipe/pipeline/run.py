@@ -166,9 +166,11 @@ def run_fit(request: FitRequest):
         initial_vector, initial_sigma, matched = initial_from_previous(model, ordered)
         initialisation["matched_paths"] = matched
     elif mode == "optimise" and not checkpoint_exists:
+        optimiser = _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images,
+                                         evaluator, request.threads)
         initial_vector, initial_sigma, info = initial_from_optimiser(
-            model, evaluator.log_likelihoods, seed=request.seed, starts=settings.initialise.starts)
-        initialisation.update(info)
+            model, optimiser.log_likelihoods, seed=request.seed, starts=settings.initialise.starts)
+        initialisation.update(info, optimiser_sub_size=settings.initialise.optimiser_sub_size)
     output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=checkpoint,
                         identity=identity, initial_vector=initial_vector,
                         initial_sigma=initial_sigma,
@@ -199,6 +201,24 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
+
+
+def _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images, evaluator, threads):
+    """The likelihood the optimiser start evaluates: the fit's own, or (``optimiser_sub_size`` > 0)
+    the same analysis on a uniform ``optimiser_sub_size`` grid per pixel, several times cheaper.
+
+    The optimiser only has to find the posterior's mode; the sampler, which always evaluates the
+    fit's own likelihood, moves the walkers the last fraction of a sigma to it during burn-in.
+    """
+    from ..fit.likelihood import LikelihoodEvaluator
+    from ..results.rebuild import analysis_from_settings
+    sub_size = settings.initialise.optimiser_sub_size
+    if sub_size == 0:
+        return evaluator
+    likelihood = dataclasses.replace(settings.likelihood, over_sampling="uniform", sub_size=sub_size)
+    cheap = analysis_from_settings(imaging, mask, positions, dataclasses.replace(settings, likelihood=likelihood),
+                                   adapt_images=adapt_images)
+    return LikelihoodEvaluator(model, cheap, threads=threads, memory_bound_mb=likelihood.memory_bound_mb)
 
 
 def _check_paths(request: FitRequest, checkpoint: str) -> None:

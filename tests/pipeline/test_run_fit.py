@@ -194,3 +194,29 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
     assert fit.inversion.reconstruction.min() >= 0
     latent = result.summary["latent"]
     assert np.isfinite(latent["magnification"]["median"]) and latent["magnification"]["median"] > 0
+
+
+def test_the_optimiser_evaluates_a_cheaper_likelihood_unless_told_not_to(folder):
+    """optimiser_sub_size = 1: the same analysis on one point per pixel (the same positions penalty and
+    cosmology), which differs from the fit's adaptive one; 0: the fit's own evaluator."""
+    from lenspipe.fit.likelihood import LikelihoodEvaluator
+    from lenspipe.pipeline.run import _optimiser_evaluator
+    from lenspipe.pipeline.stages import stage_model_from
+    from lenspipe.results.rebuild import analysis_from_settings
+
+    imaging, mask, positions, _ = read_dataset(folder / "dataset.fits")
+    model = stage_model_from(MODEL, {}, (0.5, 1.0), 3.0)
+    vectors = model.vector_from_unit_vector(np.random.default_rng(1).uniform(0.3, 0.7, (6, model.prior_count)))
+    for sub_size in (0, 1, 2):
+        settings = FitSettings.from_dict({"initialise": {"mode": "optimise", "optimiser_sub_size": sub_size},
+                                          "positions": {"threshold": 0.01}, "cosmology": "WMAP9"})
+        fit = LikelihoodEvaluator(model, analysis_from_settings(imaging, mask, positions, settings), threads=1)
+        chosen = _optimiser_evaluator(model, imaging, mask, positions, settings, {}, fit, 1)
+        if sub_size == 0:
+            assert chosen is fit
+            continue
+        uniform = FitSettings.from_dict({"likelihood": {"over_sampling": "uniform", "sub_size": sub_size},
+                                         "positions": {"threshold": 0.01}, "cosmology": "WMAP9"})
+        expected = LikelihoodEvaluator(model, analysis_from_settings(imaging, mask, positions, uniform), threads=1)
+        np.testing.assert_allclose(chosen(vectors), expected(vectors), rtol=1e-12)
+        assert np.abs(chosen(vectors) - fit(vectors)).max() > 1.0  # another image: other chi-squared
