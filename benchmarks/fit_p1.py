@@ -117,6 +117,10 @@ def report(out, wall, threads):
           f"{start.get('wall_time_s', float('nan')):.0f} s, best log posterior "
           f"{start.get('best_log_posterior', float('nan')):.3f}; per start: "
           + ", ".join(f"{s['evaluations']} ({s['best_log_posterior']:.1f})" for s in start.get("starts", [])))
+    if start.get("polish"):
+        polish = start["polish"]
+        print(f"  polish under the fit's likelihood: {polish['evaluations']} evaluations, "
+              f"{polish['wall_time_s']:.0f} s, best log posterior {polish['best_log_posterior']:.3f}")
     tau = np.array([t for t in diagnostics["tau"] if t is not None], dtype=float)
     steps, walkers = diagnostics["steps"], diagnostics["nwalkers"]
     ess = [e for key in ("ess_bulk", "ess_tail") for e in diagnostics.get(key, []) if e is not None]

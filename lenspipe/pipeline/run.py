@@ -169,7 +169,8 @@ def run_fit(request: FitRequest):
         optimiser = _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images,
                                          evaluator, request.threads)
         initial_vector, initial_sigma, info = initial_from_optimiser(
-            model, optimiser.log_likelihoods, seed=request.seed, starts=settings.initialise.starts)
+            model, optimiser.log_likelihoods, seed=request.seed, starts=settings.initialise.starts,
+            polish_log_likelihoods=None if optimiser is evaluator else evaluator.log_likelihoods)
         initialisation.update(info, optimiser_sub_size=settings.initialise.optimiser_sub_size)
     output = search.fit(model, evaluator.log_likelihoods, checkpoint_path=checkpoint,
                         identity=identity, initial_vector=initial_vector,

@@ -51,6 +51,9 @@ class CheckpointState:
         The stopping rule's figures at the last check (JSON-safe lists per parameter:
         ``tau``, ``rhat``, ``ess_bulk``, ``ess_tail``; ``burn_in``); empty before the first.
     converged : bool
+    warmup_end : int
+        The step at which the warm-up (zeus re-tuning ``mu`` in every segment) ended; -1 while
+        it goes on.
     counters : dict
         ``evaluations`` (likelihood), ``posterior_evaluations``, ``discarded``
         (ints) and ``wall_time`` (float, seconds).
@@ -73,6 +76,7 @@ class CheckpointState:
     py_random_state: tuple
     assessment: dict
     converged: bool = False
+    warmup_end: int = -1
     counters: dict = dataclasses.field(default_factory=dict)
     notes: dict = dataclasses.field(default_factory=dict)
 
@@ -108,6 +112,7 @@ def write_checkpoint(path, state):
         f.attrs["mu"] = float(state.mu)
         f.attrs["tune"] = bool(state.tune)
         f.attrs["converged"] = bool(state.converged)
+        f.attrs["warmup_end"] = int(state.warmup_end)
         f.attrs["counters"] = json.dumps(state.counters, sort_keys=True)
         f.attrs["notes"] = json.dumps(state.notes, sort_keys=True)
         f.attrs["assessment"] = json.dumps(state.assessment, sort_keys=True)
@@ -161,6 +166,7 @@ def read_checkpoint(path):
                 mu=float(f.attrs["mu"]),
                 tune=bool(f.attrs["tune"]),
                 converged=bool(f.attrs["converged"]),
+                warmup_end=int(f.attrs["warmup_end"]),
                 counters=json.loads(f.attrs["counters"]),
                 notes=json.loads(f.attrs.get("notes", "{}")),
                 assessment=json.loads(f.attrs.get("assessment", "{}")),

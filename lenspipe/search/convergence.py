@@ -15,13 +15,17 @@ bulk and tail ESS). :func:`assess` combines them into the stopping rule of
   walkers that disagree fail it);
 * its bulk and tail effective sample sizes are at least ``ess_min`` for every parameter;
 * and ``steps >= min_steps``.
+
+The burn-in also holds the whole warm-up: zeus re-tunes its scale ``mu`` in every segment
+until the first check at which every nested split-R-hat is below :data:`WARMUP_RHAT`, so the
+sample itself comes from one fixed kernel.
 """
 
 import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-__all__ = ["integrated_time", "split_rhat", "effective_sample_size", "assess", "RHAT_GROUPS"]
+__all__ = ["integrated_time", "split_rhat", "effective_sample_size", "assess", "RHAT_GROUPS", "WARMUP_RHAT"]
 
 #: Fewer steps than this give no autocorrelation estimate (NaN).
 MIN_STEPS_FOR_TAU = 4
@@ -249,7 +253,13 @@ def burn_in_of(chain, burn_in_taus):
     return int(min(steps // 2, np.ceil(burn_in_taus * np.max(tau))))
 
 
-def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
+#: The warm-up (zeus re-tuning its scale in every segment) ends at the first check at which
+#: every nested split-R-hat of the sample is below this: the ensemble has spread over the
+#: posterior, so the scale it tunes is the posterior's.
+WARMUP_RHAT = 1.05
+
+
+def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps, warmup=0):
     """Apply the stopping rule (module docstring) to a whole chain.
 
     Parameters
@@ -263,6 +273,9 @@ def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
     burn_in_taus : float
         The burn-in, in autocorrelation times (at most half the chain).
     min_steps : int
+    warmup : int
+        Steps of adaptive warm-up: the burn-in is at least these (still at most half the
+        chain), and converged needs it to be.
 
     Returns
     -------
@@ -271,7 +284,7 @@ def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
         sample), ``rhat``, ``ess_bulk``, ``ess_tail`` (n,), and ``converged`` (bool).
     """
     steps = chain.shape[0]
-    burn_in = burn_in_of(chain, burn_in_taus)
+    burn_in = min(max(burn_in_of(chain, burn_in_taus), int(warmup)), steps // 2)
     sample = chain[burn_in:]
     rhat = split_rhat(sample)
     tau, bulk, tail = _tau_from_ess(sample)
@@ -281,6 +294,7 @@ def assess(chain, ess_min, rhat_max, burn_in_taus, min_steps):
         and np.all(bulk >= ess_min) and np.all(tail >= ess_min)
         and np.all(rhat < rhat_max)
         and burn_in >= burn_in_taus * np.max(tau)
+        and burn_in >= warmup
     )
     return {"burn_in": burn_in, "tau": tau, "rhat": rhat, "ess_bulk": bulk, "ess_tail": tail,
             "converged": converged}

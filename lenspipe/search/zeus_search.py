@@ -10,9 +10,14 @@ builds a fresh sampler from the saved state (walkers, their log-probabilities,
 states, and each segment's end is a checkpoint. A resumed run therefore repeats
 exactly what the uninterrupted run did from that checkpoint on.
 
-A consequence of segmenting: zeus's tuning of ``mu`` stops once its step-out /
-shrink ratio has been within tolerance for ``patience`` (5) steps *within one
-segment*, since zeus counts those steps afresh in each call to ``sample``.
+Warm-up: zeus tunes ``mu`` at the start of a call to ``sample`` until its step-out / shrink
+ratio has been within tolerance for ``patience`` (5) steps. Tuned once on the initial ball,
+``mu`` fits the ball rather than the posterior (on P1 it left the light-mode chain with
+tau ~ 115 steps). So every segment re-tunes ``mu`` during a warm-up, which ends at the first
+check at which every nested split-R-hat is below
+:data:`~lenspipe.search.convergence.WARMUP_RHAT`; from then on ``mu`` is fixed, and the
+stopping rule's burn-in holds the whole warm-up, so the posterior sample comes from one
+fixed kernel.
 """
 
 import dataclasses
@@ -26,7 +31,7 @@ import zeus
 
 from ..errors import CheckpointError, SearchError
 from .checkpoint import CheckpointState, check_identity, read_checkpoint, write_checkpoint
-from .convergence import assess, split_rhat
+from .convergence import WARMUP_RHAT, assess, split_rhat
 from .progress import LOGGER_NAME, Progress, zeus_logging
 from .samples import SearchOutput
 
@@ -249,12 +254,14 @@ class ZeusSearch:
         np.random.set_state(state.np_random_state)
         random.setstate(state.py_random_state)
         with zeus_logging(_ZEUS_DIR) as restore_logging:
-            # In light mode zeus stops stepping out when tuning ends (maxsteps = 1), inside
-            # one call of ``sample``; a later segment's fresh sampler must be told so.
+            # Warm-up: every segment re-tunes mu. In light mode zeus stops stepping out when
+            # tuning ends (maxsteps = 1), inside one call of ``sample``; after the warm-up a
+            # segment's fresh sampler must be told so.
+            tune = state.warmup_end < 0
             sampler = zeus.EnsembleSampler(
-                nwalkers, n, posterior, vectorize=True, mu=state.mu, tune=state.tune,
+                nwalkers, n, posterior, vectorize=True, mu=state.mu, tune=tune,
                 light_mode=self.light_mode, verbose=False,
-                maxsteps=1 if self.light_mode and not state.tune else 10000,
+                maxsteps=1 if self.light_mode and not tune else 10000,
             )
             restore_logging()
             # Call the posterior directly rather than through zeus's wrapper, which
@@ -281,10 +288,14 @@ class ZeusSearch:
         chain = np.array(sampler.get_chain())
         blobs = np.array(sampler.get_blobs())
         full_chain = np.concatenate([state.chain, chain])
+        steps = state.steps + segment
+        warmup_end = state.warmup_end
         checked = assess(full_chain, self.ess_min, self.rhat_max, self.burn_in_taus,
-                         self.min_steps)
+                         self.min_steps, warmup=steps if warmup_end < 0 else warmup_end)
+        if warmup_end < 0 and np.all(checked["rhat"] < WARMUP_RHAT):
+            warmup_end = steps
         return dataclasses.replace(
-            state, steps=state.steps + segment, chain=full_chain,
+            state, steps=steps, chain=full_chain, warmup_end=warmup_end,
             log_likelihood=np.concatenate([state.log_likelihood, blobs[:, :, 0]]),
             log_prior=np.concatenate([state.log_prior, blobs[:, :, 1]]),
             positions=chain[-1].copy(), log_likelihood_now=blobs[-1, :, 0].copy(),
@@ -295,8 +306,9 @@ class ZeusSearch:
 
     def _output(self, model, state, resumed_from):
         counters = state.counters
+        warmup = state.steps if state.warmup_end < 0 else state.warmup_end
         checked = state.assessment or _json_assessment(
-            assess(state.chain, self.ess_min, self.rhat_max, self.burn_in_taus, self.min_steps))
+            assess(state.chain, self.ess_min, self.rhat_max, self.burn_in_taus, self.min_steps, warmup))
         diagnostics = {
             "converged": bool(state.converged),
             "steps": int(state.steps),
@@ -312,6 +324,7 @@ class ZeusSearch:
             "evaluations_per_second": _json_float(_rate(counters)),
             "mu": float(state.mu),
             "tuning": bool(state.tune),
+            "warmup_end": int(state.warmup_end),
             "resumed_from_step": int(resumed_from),
         }
         return SearchOutput(

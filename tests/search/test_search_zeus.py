@@ -42,6 +42,7 @@ def test_diagnostics_are_complete_and_json(gaussian_fit):
     steps = d["steps"]
     assert gaussian_fit.chain.shape == (steps, 10, 2) and steps % 500 == 0
     assert 0 < d["burn_in"] <= steps // 2
+    assert 0 < d["warmup_end"] <= d["burn_in"]  # the sample comes from one fixed kernel (mu tuned before)
     assert len(d["tau"]) == len(d["rhat"]) == len(d["ess_bulk"]) == len(d["ess_tail"]) == 2
     # converged: the rule's figures, as recorded, meet its thresholds
     assert d["converged"] and min(d["ess_bulk"] + d["ess_tail"]) >= 400 and max(d["rhat"]) < 1.01
