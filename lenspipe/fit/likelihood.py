@@ -63,6 +63,22 @@ def threads_from_environment() -> int:
     return max(1, available)
 
 
+def _chunk_bounds(start, stop, chunk_size, threads):
+    """(first index, size) of the chunks of vectors ``start:stop``: at most ``chunk_size`` each, in a
+    multiple of ``threads`` chunks of near-equal size, so that no thread is left with a last chunk
+    alone (20 vectors in chunks of 7 on 2 threads: 5, 5, 5, 5 rather than 7, 7, 6)."""
+    count = stop - start
+    if count <= 0:
+        return []
+    chunks = -(-count // chunk_size)
+    if threads > 1:
+        chunks = min(count, threads * -(-chunks // threads))
+    base, extra = divmod(count, chunks)
+    sizes = [base + (k < extra) for k in range(chunks)]
+    firsts = start + np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(int)
+    return list(zip(firsts.tolist(), sizes))
+
+
 class LikelihoodEvaluator:
     """Log likelihoods of (K, n) parameter vectors, chunked under a memory bound.
 
@@ -125,10 +141,8 @@ class LikelihoodEvaluator:
         if self._chunk_size is None and len(parameters):
             start = min(_CALIBRATION_VECTORS, len(parameters))
             out[:start] = self._calibrate(parameters[:start])
-        size = self._chunk_size or 1
-        if self.threads > 1:  # an even share per thread
-            size = max(1, min(size, -(-(len(parameters) - start) // self.threads)))
-        chunks = [(i, parameters[i:i + size]) for i in range(start, len(parameters), size)]
+        chunks = [(i, parameters[i:i + size])
+                  for i, size in _chunk_bounds(start, len(parameters), self._chunk_size or 1, self.threads)]
         if self.threads > 1 and len(chunks) > 1:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.threads,

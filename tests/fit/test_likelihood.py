@@ -99,3 +99,20 @@ def test_threads_from_the_environment(monkeypatch):
     for name in ("MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     assert threads_from_environment() >= 1
+
+
+def test_chunks_are_balanced_over_the_threads():
+    from lenspipe.fit.likelihood import _chunk_bounds
+
+    assert _chunk_bounds(0, 20, 7, 2) == [(0, 5), (5, 5), (10, 5), (15, 5)]  # not 7, 7, 6
+    assert _chunk_bounds(2, 12, 7, 2) == [(2, 5), (7, 5)]
+    assert _chunk_bounds(0, 1, 7, 2) == [(0, 1)] and _chunk_bounds(3, 3, 7, 2) == []
+    for count in range(1, 60):
+        for size in (1, 3, 7):
+            for threads in (1, 2, 3):
+                bounds = _chunk_bounds(5, 5 + count, size, threads)
+                firsts, sizes = zip(*bounds)
+                assert sum(sizes) == count and max(sizes) <= size and max(sizes) - min(sizes) <= 1
+                assert list(firsts) == [5 + sum(sizes[:k]) for k in range(len(sizes))]
+                if threads > 1 and len(bounds) > 1 and count >= threads:
+                    assert len(bounds) % threads == 0 or len(bounds) == count
