@@ -1,0 +1,103 @@
+"""The walkers' log posterior (with its evaluation counters) and their initial positions."""
+
+import numpy as np
+
+from ..errors import SearchError
+
+__all__ = ["LogPosterior", "prior_draw", "ball_draw", "initial_walkers"]
+
+_UNIT_EPS = 1e-12
+
+
+class LogPosterior:
+    """Vectorised log posterior for zeus, with evaluation counters.
+
+    Returns ``(K, 3)`` rows ``(log_posterior, log_likelihood, log_prior)``; zeus
+    takes the first column as the log-probability and keeps the others as blobs.
+    """
+
+    def __init__(self, model, log_likelihoods):
+        self.model = model
+        self.log_likelihoods = log_likelihoods
+        self.set_counters({})
+
+    def set_counters(self, counters):
+        self.evaluations = int(counters.get("evaluations", 0))
+        self.posterior_evaluations = int(counters.get("posterior_evaluations", 0))
+        self.discarded = int(counters.get("discarded", 0))
+
+    def counters(self, wall_time):
+        return {
+            "evaluations": self.evaluations,
+            "posterior_evaluations": self.posterior_evaluations,
+            "discarded": self.discarded, "wall_time": float(wall_time),
+        }
+
+    def __call__(self, vectors):
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
+        count = vectors.shape[0]
+        log_prior = np.asarray(self.model.log_prior_from_vector(vectors), float).reshape(count)
+        log_prior = np.where(np.isnan(log_prior), -np.inf, log_prior)
+        log_likelihood = np.full(count, -np.inf)
+        inside = np.isfinite(log_prior)
+        evaluated = int(inside.sum())
+        if evaluated:
+            values = np.asarray(self.log_likelihoods(vectors[inside]), dtype=float)
+            if values.shape != (evaluated,):
+                raise SearchError(
+                    f"log_likelihoods returned shape {values.shape} for {evaluated} "
+                    f"vectors; it must return one value per vector, shape ({evaluated},)"
+                )
+            bad = ~np.isfinite(values)
+            self.discarded += int(bad.sum())
+            log_likelihood[inside] = np.where(bad, -np.inf, values)
+        self.evaluations += evaluated
+        self.posterior_evaluations += count
+        return np.stack([log_likelihood + log_prior, log_likelihood, log_prior], axis=1)
+
+
+def prior_draw(model, rng):
+    n = int(model.prior_count)
+
+    def draw(count):
+        unit = np.clip(rng.uniform(size=(count, n)), _UNIT_EPS, 1.0 - _UNIT_EPS)
+        return np.asarray(model.vector_from_unit_vector(unit), dtype=float)
+
+    return draw
+
+
+def ball_draw(model, rng, initial_vector, initial_sigma):
+    n = int(model.prior_count)
+    centre = np.asarray(initial_vector, dtype=float).reshape(n)
+    lower, upper = (np.asarray(model.vector_from_unit_vector(np.full(n, u)), float)
+                    for u in (_UNIT_EPS, 1.0 - _UNIT_EPS))
+    if initial_sigma is None:
+        low, high = (np.asarray(model.vector_from_unit_vector(np.full(n, u)), float)
+                     for u in (0.158655, 0.841345))
+        initial_sigma = 0.01 * (high - low)
+    sigma = np.broadcast_to(np.asarray(initial_sigma, dtype=float), (n,))
+    if not np.all(sigma > 0):
+        raise SearchError(f"initial_sigma must be positive for every parameter (got {sigma})")
+
+    def draw(count):
+        return np.clip(centre + sigma * rng.standard_normal((count, n)), lower, upper)
+
+    return draw
+
+
+def initial_walkers(draw, posterior, nwalkers, max_rounds=100):
+    """Draw walkers until each has a finite log posterior (redrawing the others)."""
+    positions = draw(nwalkers)
+    values = posterior(positions)
+    for _ in range(max_rounds):
+        bad = ~np.isfinite(values[:, 0])
+        if not bad.any():
+            return positions, values
+        positions[bad] = draw(int(bad.sum()))
+        values[bad] = posterior(positions[bad])
+    bad = int((~np.isfinite(values[:, 0])).sum())
+    raise SearchError(
+        f"could not start the search: {bad} of {nwalkers} initial walkers still had a "
+        f"non-finite log posterior after {max_rounds} redraws. Check that the priors "
+        "allow finite likelihoods (or give an initial_vector inside the good region)."
+    )
