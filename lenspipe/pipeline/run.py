@@ -208,11 +208,13 @@ def _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images
     """The likelihood the optimiser start evaluates: the fit's own, or (``optimiser_sub_size`` > 0)
     the same analysis on a uniform ``optimiser_sub_size`` grid per pixel, several times cheaper.
 
-    The optimiser only has to find the posterior's mode; the sampler, which always evaluates the
-    fit's own likelihood, moves the walkers the last fraction of a sigma to it during burn-in.
+    The starts only have to find the posterior's mode; a polish under the fit's own likelihood
+    (:func:`.initialise.initial_from_optimiser`) then moves the population to that likelihood's
+    mode, which the sampler always evaluates.
     """
     from ..fit.likelihood import LikelihoodEvaluator
     from ..results.rebuild import analysis_from_settings
+
     sub_size = settings.initialise.optimiser_sub_size
     if sub_size == 0:
         return evaluator
