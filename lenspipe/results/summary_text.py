@@ -106,10 +106,14 @@ def _start(initialisation) -> str:
         best = initialisation.get("best_log_posterior")
         if best is not None:
             text += f", best log posterior {float(best):.3f}"
+        cheap = initialisation.get("optimiser_sub_size")
         if len(starts) > 1:
             values = [start.get("best_log_posterior") for start in starts]
-            text += " (each: " + ", ".join("n/a" if v is None else f"{float(v):.1f}"
-                                           for v in values) + ")"
+            text += (" (each start" + (f", on {cheap} x {cheap} point(s) per pixel" if cheap else "") + ": "
+                     + ", ".join("n/a" if v is None else f"{float(v):.1f}" for v in values) + ")")
+        polish = initialisation.get("polish")
+        if isinstance(polish, dict):
+            text += f"; polished under the fit's likelihood in {format_number(polish.get('evaluations'))} evaluations"
     elif initialisation.get("matched_paths"):
         text += f": {len(initialisation['matched_paths'])} parameters from earlier results"
     return text

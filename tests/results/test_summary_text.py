@@ -123,8 +123,13 @@ def test_start_line_names_the_optimiser_and_its_cost():
                    {"best_log_posterior": 15240.91}]}}
     text = summary_text(make_result(search=optimised))
     assert _value(text, "start") == ("optimise (3 starts): 268050 evaluations, 571 s (9.5 min), "
-                                     "best log posterior 15240.965 (each: 15241.0, -35471.7, "
+                                     "best log posterior 15240.965 (each start: 15241.0, -35471.7, "
                                      "15240.9)")
+    cheap = {**SEARCH, "initialisation": {
+        **optimised["initialisation"], "optimiser_sub_size": 1, "polish": {"evaluations": 26600}}}
+    assert _value(summary_text(make_result(search=cheap)), "start").endswith(
+        "(each start, on 1 x 1 point(s) per pixel: 15241.0, -35471.7, 15240.9); polished under the "
+        "fit's likelihood in 26600 evaluations")
     previous = {**SEARCH, "initialisation": {"mode": "previous", "matched_paths": ["a", "b"]}}
     assert _value(summary_text(make_result(search=previous)), "start") == \
         "previous: 2 parameters from earlier results"
