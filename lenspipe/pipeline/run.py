@@ -84,8 +84,12 @@ def _search_from(settings: SearchSettings, seed: int, n_parameters: int):
     from ..search import ZeusSearch
 
     values = settings.to_dict()
-    nwalkers = max(values.pop("nwalkers") or 0, 2 * n_parameters + 2)
+    asked = values.pop("nwalkers")
+    nwalkers = max(asked or 0, 2 * n_parameters + 2)
     nwalkers += nwalkers % 2
+    if asked is not None and nwalkers != asked:
+        _LOG.warning("search.nwalkers = %d raised to %d: walkers are an even number, at least 2 x the %d free "
+                     "parameters + 2", asked, nwalkers, n_parameters)
     return ZeusSearch(nwalkers=nwalkers, seed=seed, **values)
 
 

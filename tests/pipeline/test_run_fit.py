@@ -220,3 +220,15 @@ def test_the_optimiser_evaluates_a_cheaper_likelihood_unless_told_not_to(folder)
         expected = LikelihoodEvaluator(model, analysis_from_settings(imaging, mask, positions, uniform), threads=1)
         np.testing.assert_allclose(chosen(vectors), expected(vectors), rtol=1e-12)
         assert np.abs(chosen(vectors) - fit(vectors)).max() > 1.0  # another image: other chi-squared
+
+
+def test_too_few_walkers_are_raised_and_said(caplog):
+    from lenspipe.pipeline.run import _search_from
+    from lenspipe.settings import SearchSettings
+
+    with caplog.at_level("WARNING", logger="lenspipe.fit"):
+        assert _search_from(SearchSettings(nwalkers=12), seed=1, n_parameters=19).nwalkers == 40
+        assert _search_from(SearchSettings(nwalkers=41), seed=1, n_parameters=19).nwalkers == 42
+        assert _search_from(SearchSettings(), seed=1, n_parameters=19).nwalkers == 40  # the default: silent
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["search.nwalkers = 12 raised to 40",
+                                                                      "search.nwalkers = 41 raised to 42"]
