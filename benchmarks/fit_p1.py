@@ -14,7 +14,7 @@ parameter's median against the truth in units of its 1-sigma error.
 
     python benchmarks/fit_p1.py [--out DIR] [--threads 2] [--max-steps 8000] [--seed 1]
 
-About 15 minutes on 2 cores; the same seed gives the same numbers. A rerun with the same
+About 20 minutes on 2 cores; the same seed gives the same numbers. A rerun with the same
 --out resumes the fit from its checkpoint (and a larger --max-steps extends it).
 """
 
