@@ -1,11 +1,12 @@
 """The log evidence of a pixelized source, lenspipe beside PyAutoLens 2026.7.29.1.
 
 Usage: python benchmarks/inversion_crosscheck.py [--shape 80] [--mesh 20] [--coefficient 1.0] [--sub-size 2]
-       [--lens-light]
+       [--lens-light] [--delaunay]
 
 Simulates a lensed Sersic source (Isothermal + shear, no lens light) on a small HST-like
 image, fits it with the true mass and a rectangular pixelized source with constant
-regularization in both codes (with ``--lens-light``, the image has a Sersic lens light too and
+regularization in both codes (with ``--delaunay``, a Delaunay source whose vertices are
+lenspipe's image-plane overlay, given to PyAutoLens as its image-plane mesh grid) (with ``--lens-light``, the image has a Sersic lens light too and
 both codes solve a linear Sersic's intensity in the same linear system as the source) (unconstrained solver, no edge zeroing, no border relocation in
 PyAutoLens), and prints both log evidences, each term, and their relative differences. The
 peer runs in its own environment (``python benchmarks/likelihood.py --setup-peers``).
@@ -24,7 +25,7 @@ import numpy as np
 
 from lenspipe.data import Mask, simulate_imaging
 from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
-from lenspipe.fit.inversion import Constant, Pixelization, Rectangular
+from lenspipe.fit.inversion import Constant, Delaunay, Pixelization, Rectangular
 from lenspipe.lensing import Galaxy, Tracer
 from lenspipe.profiles import ExternalShear, Isothermal, Sersic, SersicLinear
 from lenspipe.settings import InversionSettings
@@ -54,9 +55,14 @@ def case(shape, pixel_scale=0.05, mask_radius=None, lens_light=False):
     return imaging, Mask.circular((shape, shape), pixel_scale, radius)
 
 
-def lenspipe_terms(imaging, mask, mesh, coefficient, sub_size, lens_light=False):
+def source_mesh(mesh, delaunay):
+    """lenspipe's mesh: a rectangular mesh x mesh, or a Delaunay mesh of a mesh x mesh overlay."""
+    return Delaunay((mesh, mesh)) if delaunay else Rectangular((mesh, mesh))
+
+
+def lenspipe_terms(imaging, mask, mesh, coefficient, sub_size, lens_light=False, delaunay=False):
     dataset = MaskedImaging(imaging, mask, over_sampling=1)
-    source = Galaxy(1.0, pixelization=Pixelization(Rectangular((mesh, mesh)), Constant(coefficient)))
+    source = Galaxy(1.0, pixelization=Pixelization(source_mesh(mesh, delaunay), Constant(coefficient)))
     light = None
     if lens_light:
         light = SersicLinear(centre=tuple(LIGHT["centre"]), ell_comps=tuple(LIGHT["ell_comps"]),
@@ -71,15 +77,18 @@ def lenspipe_terms(imaging, mask, mesh, coefficient, sub_size, lens_light=False)
             "amplitudes": list(inversion.amplitudes)}
 
 
-def peer_terms(imaging, mask, mesh, coefficient, sub_size, lens_light=False):
+def peer_terms(imaging, mask, mesh, coefficient, sub_size, lens_light=False, delaunay=False):
     python = HERE / ".peers" / "autolens" / "bin" / "python"
     if not python.exists():
         sys.exit("the PyAutoLens environment is missing: python benchmarks/likelihood.py --setup-peers")
+    extra = {"lens_light": json.dumps(LIGHT)} if lens_light else {}
+    if delaunay:  # the peer's image-plane mesh grid is lenspipe's overlay, so both trace the same vertices
+        extra["mesh_grid"] = Delaunay((mesh, mesh)).overlay_from(MaskedImaging(imaging, mask).masked_grid)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "case.npz"
         np.savez(path, data=imaging.data, noise_map=imaging.noise_map, psf=imaging.psf, mask=mask.array,
                  pixel_scale=imaging.pixel_scale, mass=json.dumps(MASS), mesh_shape=[mesh, mesh],
-                 coefficient=coefficient, sub_size=sub_size, **({"lens_light": json.dumps(LIGHT)} if lens_light else {}))
+                 coefficient=coefficient, sub_size=sub_size, **extra)
         out = subprocess.run([str(python), str(HERE / "peers" / "autolens_inversion.py"), str(path)],
                              capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -92,11 +101,15 @@ def main(argv=None):
     parser.add_argument("--coefficient", type=float, default=1.0)
     parser.add_argument("--sub-size", type=int, default=2)
     parser.add_argument("--lens-light", action="store_true", help="a linear Sersic lens light in the same system")
+    parser.add_argument("--delaunay", action="store_true",
+                        help="a Delaunay source whose vertices are a mesh x mesh overlay inside the mask")
     args = parser.parse_args(argv)
     imaging, mask = case(args.shape, lens_light=args.lens_light)
-    ours = lenspipe_terms(imaging, mask, args.mesh, args.coefficient, args.sub_size, args.lens_light)
-    theirs = peer_terms(imaging, mask, args.mesh, args.coefficient, args.sub_size, args.lens_light)
-    print(f"# log evidence of a {args.mesh}x{args.mesh} rectangular source, constant {args.coefficient}, "
+    ours = lenspipe_terms(imaging, mask, args.mesh, args.coefficient, args.sub_size, args.lens_light, args.delaunay)
+    theirs = peer_terms(imaging, mask, args.mesh, args.coefficient, args.sub_size, args.lens_light, args.delaunay)
+    kind = (f"Delaunay source ({len(ours['reconstruction'])} vertices of a {args.mesh}x{args.mesh} overlay)"
+            if args.delaunay else f"{args.mesh}x{args.mesh} rectangular source")
+    print(f"# log evidence of a {kind}, constant {args.coefficient}, "
           f"sub_size {args.sub_size}, {int((~mask.array).sum())} pixels; PyAutoLens {theirs['version']}")
     print(f"{'term':<24}{'lenspipe':>22}{'PyAutoLens':>22}{'relative difference':>22}")
     for key in ("log_evidence", "chi_squared", "regularization_term", "log_det_curvature_reg",

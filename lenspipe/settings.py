@@ -187,6 +187,13 @@ class InversionSettings(_Section):
     key = "inversion"
     sub_size: int = _setting(2, "points per pixel side of the pixelization's own grid (uniform midpoint)",
                              kind="int", check=lambda v: 1 <= v <= 8, allowed="1 to 8")
+    sub_size_upper: int = _setting(4, "points per pixel side where the source's adapt image has S/N above "
+                                      "signal_to_noise_cut (PyAutoLens's adaptive pixelization grid); 0 = "
+                                      "sub_size everywhere", kind="int", check=lambda v: 0 <= v <= 8,
+                                   allowed="0 to 8")
+    signal_to_noise_cut: float = _setting(3.0, "adapt-image S/N above which a pixel gets sub_size_upper (half "
+                                               "the peak S/N when that is below twice this)", kind="float",
+                                          check=lambda v: v > 0, allowed="> 0")
     positive_only: bool = _setting(False, "solve for non-negative source pixels (slower)", kind="bool")
 
 

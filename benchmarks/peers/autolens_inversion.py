@@ -6,7 +6,8 @@ CASE.npz (written by ../inversion_crosscheck.py) holds data, noise_map, psf, mas
 masked out), pixel_scale, the lens mass as a JSON string ``mass`` (Isothermal + ExternalShear,
 PyAutoLens parameters), ``mesh_shape``, ``coefficient``, ``sub_size`` and optionally ``lens_light`` (a linear Sersic's
 JSON, solved in the same linear system). The source is
-``Pixelization(mesh=RectangularUniform(shape), regularization=Constant(coefficient))`` with the
+``Pixelization(mesh=RectangularUniform(shape), regularization=Constant(coefficient))`` (or, when
+CASE.npz has ``mesh_grid``, ``Delaunay(pixels)`` on those image-plane vertices) with the
 unconstrained solver, no edge zeroing and no border relocation (lenspipe's defaults), the
 pixelization over-sampled uniformly at ``sub_size``. Prints one JSON line with the log evidence
 and its terms.
@@ -46,11 +47,20 @@ def main():
                      mass=al.mp.Isothermal(centre=tuple(mass["centre"]), ell_comps=tuple(mass["ell_comps"]),
                                            einstein_radius=mass["einstein_radius"]),
                      shear=al.mp.ExternalShear(gamma_1=mass["gamma_1"], gamma_2=mass["gamma_2"]), **light)
-    pixelization = al.Pixelization(mesh=al.mesh.RectangularUniform(shape=tuple(int(n) for n in stored["mesh_shape"])),
-                                   regularization=al.reg.Constant(coefficient=float(stored["coefficient"])))
+    regularization = al.reg.Constant(coefficient=float(stored["coefficient"]))
+    adapt_images = None
+    if "mesh_grid" in stored.files:  # a Delaunay source on the given image-plane vertices
+        mesh_grid = al.Grid2DIrregular(values=stored["mesh_grid"])
+        pixelization = al.Pixelization(mesh=al.mesh.Delaunay(pixels=len(mesh_grid)), regularization=regularization)
+    else:
+        pixelization = al.Pixelization(mesh=al.mesh.RectangularUniform(shape=tuple(int(n) for n in stored["mesh_shape"])),
+                                       regularization=regularization)
     source = al.Galaxy(redshift=1.0, pixelization=pixelization)
+    if "mesh_grid" in stored.files:
+        adapt_images = al.AdaptImages(galaxy_image_plane_mesh_grid_dict={source: mesh_grid})
     settings = al.Settings(use_positive_only_solver=False, use_edge_zeroed_pixels=False, use_border_relocator=False)
-    fit = al.FitImaging(dataset=dataset, tracer=al.Tracer(galaxies=[lens, source]), settings=settings)
+    fit = al.FitImaging(dataset=dataset, tracer=al.Tracer(galaxies=[lens, source]), settings=settings,
+                        adapt_images=adapt_images)
     inversion = fit.inversion
     print(json.dumps({
         "peer": "autolens", "version": al.__version__,

@@ -56,7 +56,7 @@ FIELDS = {
     # diagnostics (schema.DERIVED_FIELDS): converged is 1 or 0, the others numbers
     "converged": (None, "number", True), "steps": (None, "number", True),
     "max_tau": (None, "number", True), "rhat": (None, "number", True),
-    "wall_time_s": (None, "number", True),
+    "wall_time_s": (None, "number", True), "fit_log_evidence": (None, "number", True),
 }
 _SQL_TYPES = {str: "('text')", float: "('integer', 'real')", int: "('integer', 'real')"}
 

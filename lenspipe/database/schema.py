@@ -161,6 +161,7 @@ DERIVED_FIELDS = {
     "max_tau": """(SELECT MAX("value") FROM json_each("fit"."search", '$.diagnostics.tau'))""",
     "rhat": """(SELECT MAX("value") FROM json_each("fit"."search", '$.diagnostics.rhat'))""",
     "wall_time_s": """json_extract("fit"."profiling", '$.wall_time_s')""",
+    "fit_log_evidence": """json_extract("fit"."summary", '$.fit_log_evidence')""",
 }
 
 _FIT_COLUMNS = ('"fit"."id"', '"fit"."identifier"', '"fit"."unique_tag"', '"fit"."name"',

@@ -18,7 +18,8 @@ discarded sample. In steps:
    whose profiles broadcast to (k, M) arrays, binned, convolved by one batched FFT
    and reduced to k log likelihoods;
 3. chunks run in a thread pool of ``threads`` workers (numpy and FFTW release the
-   GIL; each thread has its own FFT plans and buffers);
+   GIL; each thread has its own FFT plans and buffers), with BLAS held to one thread
+   meanwhile (:mod:`.blas`);
 4. a chunk that raises a discardable error (:data:`DISCARD_ERRORS`)
    is evaluated again vector by vector, so only the failing vectors are discarded.
 
@@ -37,6 +38,7 @@ import tracemalloc
 import numpy as np
 
 from ..errors import LenspipeError
+from .blas import single_threaded_blas
 
 __all__ = ["LikelihoodEvaluator", "threads_from_environment", "DISCARD_ERRORS", "CACHE_POINTS"]
 
@@ -147,7 +149,8 @@ class LikelihoodEvaluator:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.threads,
                                                                    thread_name_prefix="lenspipe-likelihood")
-            results = list(self._pool.map(lambda chunk: self._evaluate(chunk[1]), chunks))
+            with single_threaded_blas():  # each chunk's thread is one core's work
+                results = list(self._pool.map(lambda chunk: self._evaluate(chunk[1]), chunks))
         else:
             results = [self._evaluate(chunk) for _, chunk in chunks]
         for (i, chunk), values in zip(chunks, results):

@@ -124,6 +124,7 @@ def run_fit(request: FitRequest):
     from ..fit.likelihood import LikelihoodEvaluator
     from ..fit.inversion.pixelized import model_has_pixelization
     from ..results.rebuild import adapt_images_from, analysis_from_settings
+    from ..results.reconstruction import reconstruction_from
     from ..results.result_file import ResultDataset, build_result, read_result, write_result
     from .initialise import initial_from_optimiser, initial_from_previous
     from .stages import stage_model_from
@@ -184,6 +185,7 @@ def run_fit(request: FitRequest):
     initialisation = output.notes.get("initialisation", initialisation)  # kept through resumes
     samples = output.samples(model)
     latent = _latent(analysis, samples, request.seed)
+    reconstruction = reconstruction_from(analysis.fit_from(samples.max_log_likelihood_instance))
     profiling = analysis.profile_log_likelihood_function(samples.max_log_likelihood_instance)
     profiling["wall_time_s"] = time.perf_counter() - started
     search_json = {**search.to_dict(), "name": request.stage, "settings": settings.to_dict(),
@@ -198,7 +200,7 @@ def run_fit(request: FitRequest):
         profiling=profiling, path_prefix=request.path_prefix, parent_identifier=parent,
         config_hash=request.config_hash, seed=request.seed,
         completed=True,  # the search ended normally; `converged` is in the diagnostics
-        convergence=output.diagnostics,
+        convergence=output.diagnostics, reconstruction=reconstruction,
     )
     result.summary["latent"] = latent
     write_result(request.out, result)

@@ -11,7 +11,9 @@ Layout (``docs/internals.md``, "The result file"):
   ``weight`` (n,), all float64, attribute ``parameter_paths`` (JSON list);
 - ``dataset/``: ``data``, ``noise_map``, ``psf``, ``mask``, ``positions``,
   attribute ``pixel_scale``; ``dataset/adapt_images/<galaxy>`` (N,) when the fit used adapt
-  images (a pixelized source's Adapt regularization).
+  images (a pixelized source's Adapt regularization);
+- ``reconstruction/``: a pixelized source's reconstruction at the maximum-likelihood model
+  (:mod:`lenspipe.results.reconstruction`), when the model has one.
 
 Each sample array is one HDF5 chunk with the standard shuffle and deflate
 filters and the CRC-32 of the stored chunk in its attribute ``crc32`` (the codec:
@@ -37,6 +39,7 @@ from ..errors import ResultFileError
 from . import checksums as _checksums
 from .codec import _attr, _read, write_encoded
 from .identifier import canonical_json, dataset_hash, fit_identifier, json_safe
+from .reconstruction import Reconstruction, read_reconstruction, write_reconstruction
 from .summary import dependency_versions, summarise
 
 __all__ = [
@@ -146,6 +149,7 @@ class Result:
     weight: np.ndarray | None = None
     dataset: ResultDataset | None = None
     format_version: int = FORMAT_VERSION
+    reconstruction: Reconstruction | None = None
 
     @property
     def max_log_likelihood_vector(self) -> np.ndarray:
@@ -175,7 +179,7 @@ def build_result(
     *, unique_tag, name, model, search, parameters, log_likelihood, log_prior, weight=None,
     parameter_paths=None, dataset, latent=None, info=None, profiling=None,
     path_prefix="", parent_identifier="", config_hash="", seed=0, completed=True,
-    log_evidence=None, convergence=None, created=None, versions=None,
+    log_evidence=None, convergence=None, created=None, versions=None, reconstruction=None,
 ) -> Result:
     """Assemble a :class:`Result` from arrays, computing identifier and summary.
 
@@ -210,6 +214,9 @@ def build_result(
         ISO 8601 UTC time; now if not given.
     versions : dict, optional
         Dependency versions; the installed ones if not given.
+    reconstruction : Reconstruction, optional
+        A pixelized source's reconstruction at the maximum-likelihood model; its log evidence
+        becomes the summary's ``fit_log_evidence``.
     """
     model_dict = model.to_dict() if hasattr(model, "to_dict") else dict(model)
     if parameter_paths is None:
@@ -230,7 +237,8 @@ def build_result(
             f"{log_prior.shape}, {weight.shape}."
         )
     summary = summarise(parameters, log_likelihood, log_prior, weight, parameter_paths,
-                        latent=latent, log_evidence=log_evidence, convergence=convergence)
+                        latent=latent, log_evidence=log_evidence, convergence=convergence,
+                        fit_log_evidence=None if reconstruction is None else reconstruction.log_evidence)
     search = json_safe(dict(search))
     return Result(
         identifier=fit_identifier(model_dict, search, unique_tag, dataset.content_hash(), name),
@@ -242,6 +250,7 @@ def build_result(
         info=json_safe(dict(info or {})), profiling=json_safe(dict(profiling or {})),
         parameter_paths=list(parameter_paths), parameters=parameters,
         log_likelihood=log_likelihood, log_prior=log_prior, weight=weight, dataset=dataset,
+        reconstruction=reconstruction,
     )
 
 
@@ -268,6 +277,9 @@ def _write(path: Path, result: Result) -> None:
         sums = {key: _checksums.text_checksum(text) for key, text in texts.items()}
         sums["dataset"] = result.dataset.content_hash()
         sums["attributes"] = _checksums.attributes_checksum(vars(result))
+        if result.reconstruction is not None:
+            sums["reconstruction"] = result.reconstruction.checksum()
+            write_reconstruction(f, result.reconstruction)
         attrs["checksums"] = canonical_json(sums)
         _write_samples(f.create_group("samples"), result)
         group = f.create_group("dataset")
@@ -421,7 +433,7 @@ def read_result(path, *, samples: bool = True, dataset: bool = True) -> Result:
     ----------
     path : str or Path
     samples, dataset : bool
-        Whether to read the sample arrays and the dataset.
+        Whether to read the sample arrays, and the dataset with the reconstruction (if any).
 
     Raises
     ------
@@ -434,4 +446,7 @@ def read_result(path, *, samples: bool = True, dataset: bool = True) -> Result:
             fields.update(read_samples(f))
         if dataset:
             fields["dataset"] = read_dataset(f)
+            fields["reconstruction"] = reconstruction = read_reconstruction(f)
+            if reconstruction is not None:
+                _checksums.verify(_stored_checksums(f), "reconstruction", reconstruction.checksum(), f.filename)
     return Result(**fields)

@@ -69,13 +69,16 @@ def latent_summary(values, weight) -> dict:
 
 
 def summarise(parameters, log_likelihood, log_prior, weight, parameter_paths, *, latent=None,
-              log_evidence=None, convergence=None) -> dict:
+              log_evidence=None, convergence=None, fit_log_evidence=None) -> dict:
     """The ``summary`` JSON of a result file.
 
     Maximum-likelihood and median instances and values at 1 and 3 sigma come
     from :meth:`lenspipe.search.samples.Samples.summary_dict` (weighted
     quantiles); each latent variable gets its weighted median and values at 1
-    and 3 sigma.
+    and 3 sigma. ``log_evidence`` is the model's evidence from the search (None: zeus
+    does not estimate it); ``fit_log_evidence`` is the maximum-likelihood fit's Bayesian
+    log evidence of its pixelized source (CONVENTIONS.md; None without one), the figure
+    that compares meshes and regularizations on the same data.
     """
     from ..search.samples import Samples
 
@@ -85,6 +88,7 @@ def summarise(parameters, log_likelihood, log_prior, weight, parameter_paths, *,
                       parameter_paths=list(parameter_paths))
     summary = samples.summary_dict()
     summary["log_evidence"] = log_evidence
+    summary["fit_log_evidence"] = fit_log_evidence
     summary["latent"] = {str(name): latent_summary(values, samples.weight)
                          for name, values in (latent or {}).items()}
     summary["convergence"] = dict(convergence or {})

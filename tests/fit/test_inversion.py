@@ -73,6 +73,56 @@ def test_interpolation_reproduces_linear_functions(mesh):
     assert pairs and all((j, i) in pairs for i, j in pairs)
 
 
+def test_the_delaunay_walk_finds_scipys_triangles_and_the_outside_points():
+    """The compiled walk locates every point in the triangle qhull's search finds (or one sharing
+    the point's edge, with the same interpolated value), and marks the points outside the hull."""
+    from scipy.spatial import Delaunay as Triangulation
+
+    from lenspipe.fit.inversion.kernels import delaunay_locate
+
+    rng = np.random.default_rng(2)
+    vertices = rng.uniform(-1, 1, (300, 2))
+    points = rng.uniform(-1.2, 1.2, (5000, 2))  # ~30 % outside the hull
+    triangulation = Triangulation(vertices)
+    simplex, weights = delaunay_locate(vertices, triangulation.simplices.astype(np.int64),
+                                       triangulation.neighbors.astype(np.int64), points)
+    expected = triangulation.find_simplex(points)
+    np.testing.assert_array_equal(simplex < 0, expected < 0)
+    assert 0.1 < np.mean(expected < 0) < 0.5 and not np.any(simplex == -2)
+    inside = expected >= 0
+    f = lambda p: np.sin(3 * p[..., 0]) + p[..., 1] ** 2  # noqa: E731
+    walked = np.sum(weights[inside] * f(vertices[triangulation.simplices[simplex[inside]]]), axis=1)
+    transform = triangulation.transform[expected[inside]]
+    bary = np.einsum("mij,mj->mi", transform[:, :2], points[inside] - transform[:, 2])
+    reference = np.sum(np.column_stack([bary, 1 - bary.sum(axis=1)])
+                       * f(vertices[triangulation.simplices[expected[inside]]]), axis=1)
+    np.testing.assert_allclose(walked, reference, atol=1e-12)
+    assert np.all(weights[inside] >= -1e-12)
+
+
+def test_the_curvature_kernel_equals_the_sparse_product_on_one_and_two_threads(noisy):
+    """F summed tile by tile (one thread or two) is B^T W B of the explicit blurred mapping matrix."""
+    from lenspipe.fit.inversion.inversion import curvature_lower_from
+    from lenspipe.fit.inversion.kernels import mapping_matrix_csr
+
+    inversion = _fit(noisy).inversion
+    blurred = inversion.blurred_mapping_matrix.toarray()
+    expected = blurred.T @ (noisy.inverse_variance[:, None] * blurred)
+    np.testing.assert_allclose(inversion.curvature_matrix, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
+    mapping = inversion.mapping_matrix
+    csr = (mapping.indptr.astype(np.int64), mapping.indices.astype(np.int64), mapping.data)
+    one = curvature_lower_from(noisy, csr, mapping.shape[1], threads=1)
+    two = curvature_lower_from(noisy, csr, mapping.shape[1], threads=2)
+    np.testing.assert_allclose(np.tril(two), np.tril(one), rtol=1e-12, atol=1e-12 * np.abs(one).max())
+    np.testing.assert_allclose(np.tril(one), np.tril(expected), rtol=1e-10, atol=1e-10 * np.abs(expected).max())
+    # the mapping kernel: M's rows are the means of the sub-points' interpolation weights
+    mapper = inversion.mapper
+    indptr, columns, values = mapping_matrix_csr(mapper.indices.astype(np.int64), mapper.weights,
+                                                 np.full(len(mapper.indices), 4, np.int64),
+                                                 pixelization_grid_from(noisy, 2).indptr, mapper.pixels)
+    np.testing.assert_allclose(np.add.reduceat(values, indptr[:-1]), 1.0, atol=1e-12)
+
+
 def test_a_rectangular_mesh_spans_the_traced_extent_row_major_from_the_top_left():
     traced = np.array([[1.0, -2.0], [-1.0, 2.0], [0.0, 0.0]])
     mapper = Rectangular((3, 4)).mapper_from(traced)
@@ -117,7 +167,7 @@ def test_log_evidence_equals_a_dense_hand_computation(noisy):
     fit = _fit(noisy, mesh=Rectangular((6, 6)), regularization=Constant(2.0))
     inversion = fit.inversion
     mask = noisy.mask.array
-    grid, pixel = pixelization_grid_from(noisy, 2)
+    grid, pixel = pixelization_grid_from(noisy, 2)[:2]
     traced = Tracer([_lens(), Galaxy(1.0)]).traced_grids_from(grid)[-1]
     mapper = Rectangular((6, 6)).mapper_from(traced)
     n, s = noisy.pixels, mapper.pixels
@@ -185,6 +235,40 @@ def test_adapt_regularization_runs_from_an_adapt_image(noisy):
     assert np.isfinite(fit.log_evidence)
     with pytest.raises(ValueError, match="adapt image"):
         _ = _fit(noisy, mesh=Delaunay((14, 14)), regularization=Adapt()).log_evidence
+
+
+def test_adaptive_sub_sizes_follow_pyautoarrays_rule():
+    """upper where S/N > cut; the cut halves the peak S/N when the peak is below twice the cut."""
+    from lenspipe.fit.inversion import adaptive_sub_sizes
+
+    noise = np.ones(5)
+    np.testing.assert_array_equal(adaptive_sub_sizes(np.array([0.0, 2.0, 3.5, 10.0, 40.0]), noise, 2, 4, 3.0),
+                                  [2, 2, 4, 4, 4])
+    # peak 4 < 2 x 3: the cut becomes 2
+    np.testing.assert_array_equal(adaptive_sub_sizes(np.array([0.0, 1.0, 2.5, 3.0, 4.0]), noise, 2, 4, 3.0),
+                                  [2, 2, 4, 4, 4])
+
+
+def test_the_pixelization_grid_is_finer_where_the_source_is_bright(noisy):
+    """With an adapt image, bright pixels get sub_size_upper x sub_size_upper points, the rest sub_size;
+    M's rows still average their points (sum to 1), and sub_size_upper = 0 is the uniform grid."""
+    _, model = _dataset(noise=False)
+    adapt_image = model[~noisy.mask.array]
+    fit = _fit(noisy, adapt=adapt_image, sub_size=2, sub_size_upper=4, signal_to_noise_cut=20.0)
+    uniform = _fit(noisy, adapt=adapt_image, sub_size=2, sub_size_upper=0)
+    bright = adapt_image / noisy.noise_map > 20.0
+    assert 0.1 < bright.mean() < 0.7
+    grid = pixelization_grid_from(noisy, np.where(bright, 4, 2))
+    assert np.array_equal(np.diff(grid.indptr), np.where(bright, 16, 4))
+    assert len(fit.inversion.mapper.indices) == len(grid.points) == 16 * bright.sum() + 4 * (~bright).sum()
+    np.testing.assert_allclose(np.asarray(fit.inversion.mapping_matrix.sum(axis=1)).ravel(), 1.0, atol=1e-12)
+    assert len(uniform.inversion.mapper.indices) == 4 * noisy.pixels
+    # the same grid points as a uniform 4 x 4 grid in the bright pixels
+    fine = pixelization_grid_from(noisy, 4)
+    first = np.flatnonzero(bright)[0]
+    np.testing.assert_array_equal(grid.points[grid.indptr[first]:grid.indptr[first + 1]],
+                                  fine.points[fine.indptr[first]:fine.indptr[first + 1]])
+    assert np.isfinite(fit.log_evidence) and fit.log_evidence != uniform.log_evidence
 
 
 # --------------------------------------------------------------------------- the analysis

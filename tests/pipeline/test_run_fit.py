@@ -194,6 +194,43 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
     assert fit.inversion.reconstruction.min() >= 0
     latent = result.summary["latent"]
     assert np.isfinite(latent["magnification"]["median"]) and latent["magnification"]["median"] > 0
+    # the stored reconstruction is the rebuilt fit's, and its log evidence the summary's fit_log_evidence
+    reconstruction = stored.reconstruction
+    assert (reconstruction.galaxy, reconstruction.mesh, reconstruction.regularization) == ("source", "Rectangular",
+                                                                                           "Adapt")
+    np.testing.assert_allclose(reconstruction.values, fit.inversion.reconstruction, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(reconstruction.noise_map, fit.inversion.reconstruction_noise_map, rtol=1e-9)
+    np.testing.assert_array_equal(reconstruction.vertices, fit.inversion.mapper.vertices)
+    assert reconstruction.vertices.shape == (144, 2) and np.all(reconstruction.noise_map > 0)
+    assert stored.summary["fit_log_evidence"] == pytest.approx(fit.log_evidence, rel=1e-10)
+    assert reconstruction.log_evidence == pytest.approx(fit.log_evidence, rel=1e-10)
+    assert sum(reconstruction.terms[k] for k in ("chi_squared", "regularization_term", "log_det_curvature_reg",
+                                                 "noise_normalization")) - reconstruction.terms[
+        "log_det_regularization"] == pytest.approx(-2 * fit.log_evidence, rel=1e-10)
+    # a parametric stage stores none
+    assert read_result(folder / "result.h5").reconstruction is None
+    assert fitted.summary["fit_log_evidence"] is None
+
+
+def test_a_corrupted_reconstruction_fails_its_checksum(folder, fitted, tmp_path):
+    """One changed value of the stored reconstruction is found before the file is believed."""
+    import h5py
+
+    from lenspipe.errors import ResultFileError
+    from lenspipe.results.reconstruction import Reconstruction
+    from lenspipe.results.result_file import write_result
+
+    import dataclasses
+
+    rng = np.random.default_rng(0)
+    reconstruction = Reconstruction("source", "Delaunay", "Constant", rng.normal(size=(30, 2)), rng.normal(size=30),
+                                    rng.uniform(1, 2, 30), rng.uniform(1, 2, 30), -12.5, {"chi_squared": 1.0})
+    path = write_result(tmp_path / "with.h5", dataclasses.replace(fitted, reconstruction=reconstruction))
+    np.testing.assert_array_equal(read_result(path).reconstruction.values, reconstruction.values)
+    with h5py.File(path, "r+") as f:
+        f["reconstruction/values"][3] += 1e-9
+    with pytest.raises(ResultFileError, match="reconstruction document fails its checksum"):
+        read_result(path)
 
 
 def test_the_optimiser_evaluates_a_cheaper_likelihood_unless_told_not_to(folder):

@@ -2,24 +2,31 @@
 
 For one model, in steps (Warren & Dye 2003; Suyu et al. 2006; PyAutoArray's conventions):
 
-1. the pixelization's own sub-grid of the fitted pixels (``sub_size x sub_size`` midpoint
-   points per pixel) is traced to the source galaxy's plane, and the mesh is laid over it
+1. the pixelization's own sub-grid of the fitted pixels (``s x s`` midpoint points per
+   pixel, s uniform or, with an adapt image, larger where the source is bright:
+   :func:`adaptive_sub_sizes`) is traced to the source galaxy's plane, and the mesh is laid over it
    (:mod:`.mesh`): each point interpolates between a few source pixels;
 2. the mapping matrix ``M`` (N x S, sparse): image pixel i's mean over its points of each
    source pixel's interpolation weight;
 3. the blurred mapping matrix ``B = P M`` with ``P`` the PSF as an N x N sparse matrix over
    the fitted pixels (built once per dataset; light from outside the mask is not blurred
    in, as in PyAutoArray's inversions);
-4. ``F = B^T W B`` and ``D = B^T W d`` with ``W = 1/sigma^2`` and ``d`` the data minus the
-   rest of the model; the regularization ``H`` (:mod:`.regularization`);
-5. solve ``(F + H) s = D``: ``F`` and ``H`` are sparse (a source pixel couples only to the
-   pixels its blurred image overlaps), so by a sparse LU factorisation with a symmetric
-   fill-reducing ordering and diagonal pivots (SuperLU), which for these symmetric
-   positive-definite matrices is a Cholesky factorisation up to the diagonal scaling; a
-   non-positive pivot means the matrix is not positive definite and the sample is discarded.
-   ``positive_only`` solves non-negative least squares on a dense Cholesky factor instead;
+4. ``F = B^T W B`` (dense, S x S) and ``D = B^T W d = M^T P^T W d`` with ``W = 1/sigma^2``
+   and ``d`` the data minus the rest of the model; the regularization ``H``
+   (:mod:`.regularization`). ``F`` is summed fitted pixel by fitted pixel by a compiled
+   kernel (:mod:`.kernels`) that forms each row of ``B`` once and never stores ``B``;
+5. solve ``(F + H) s = D`` by a dense Cholesky factorisation (LAPACK; linear light profiles
+   solved in the same system are eliminated through their Schur complement,
+   :class:`LinearSystem`); a matrix that is not positive definite discards the sample.
+   ``positive_only`` solves non-negative least squares on the Cholesky factor instead;
 6. the log evidence ``-0.5 [chi2 + s^T H s + log det(F + H) - log det H + sum log(2 pi sigma^2)]``
-   (CONVENTIONS.md), the log-determinants as the sums of the logs of the factors' pivots.
+   (CONVENTIONS.md): ``log det(F + H)`` from the Cholesky factor's diagonal, ``log det H``
+   from a sparse factorisation of H (SuperLU with a symmetric ordering and diagonal pivots).
+
+Why dense from step 4: on P3 (15,380 pixels, 39 x 39 source) ``F`` has 134 non-zeros a row
+but a dense Cholesky of the 1,521 x 1,521 ``F + H`` (LAPACK, ~27 ms on 2 cores) is faster
+than SuperLU's sparse LU of it (~46 ms), and the kernel's dense accumulation needs no
+sparse-matrix assembly.
 
 The PSF matrix leaves out kernel values below :data:`PSF_TRUNCATION` of the kernel's peak
 (a Gaussian's far wings): their contribution to any pixel is below that fraction of the
@@ -31,7 +38,11 @@ Where the time goes on P3 is printed by ``benchmarks/inversion.py``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import hashlib
+import threading
+import typing
 
 import numpy as np
 import scipy.linalg
@@ -39,10 +50,12 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from ...errors import ConfigError, LenspipeError
+from ..blas import single_threaded_blas
+from .kernels import curvature_lower, mapping_matrix_csr
 from .regularization import pixel_signals_from
 
-__all__ = ["Pixelization", "Inversion", "InversionError", "InversionPositionsError", "inversion_from", "psf_matrix_from",
-           "pixelization_grid_from"]
+__all__ = ["Pixelization", "Inversion", "InversionError", "InversionPositionsError", "LinearSystem", "inversion_from",
+           "psf_matrix_from", "pixelization_grid_from", "PixelizationGrid", "adaptive_sub_sizes", "curvature_lower_from"]
 
 
 #: PSF values below this fraction of the kernel's peak are left out of the PSF matrix.
@@ -74,20 +87,65 @@ class Pixelization:
     is_pixelization = True
 
 
-def pixelization_grid_from(dataset, sub_size: int):
-    """(N s^2, 2) midpoint points of the fitted pixels (pixel by pixel) and each point's pixel index.
+class PixelizationGrid(typing.NamedTuple):
+    """The points a pixelized source is sampled at: each fitted pixel's own s x s midpoint grid.
 
-    Cached on the dataset per ``sub_size``.
+    Attributes
+    ----------
+    points : ndarray, shape (M, 2)
+        Image-plane (y, x) arcsec, pixel by pixel.
+    pixel_index : ndarray of int64, shape (M,)
+        Each point's fitted pixel.
+    indptr : ndarray of int64, shape (N + 1,)
+        Pixel i's points are ``points[indptr[i]:indptr[i + 1]]``.
+    sub_sizes : ndarray of int64, shape (N,)
+        Each pixel's s.
+    """
+
+    points: np.ndarray
+    pixel_index: np.ndarray
+    indptr: np.ndarray
+    sub_sizes: np.ndarray
+
+
+def pixelization_grid_from(dataset, sub_size) -> PixelizationGrid:
+    """The :class:`PixelizationGrid` of ``sub_size`` (an int, or (N,) ints: one per fitted pixel).
+
+    Cached on the dataset per sub-size map (a few, at most 8 kept).
     """
     from ..oversampling import pixel_rule
 
+    sub_sizes = np.ascontiguousarray(np.broadcast_to(np.asarray(sub_size, dtype=np.int64), (dataset.pixels,)))
+    key = hashlib.sha1(sub_sizes.tobytes()).hexdigest()
     cache = dataset.__dict__.setdefault("_pixelization_grids", {})
-    if sub_size not in cache:
-        offsets, _ = pixel_rule(sub_size, 1, dataset.pixel_scale)
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.clear()
+        counts = sub_sizes**2
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        points = np.empty((int(indptr[-1]), 2))
         centres = dataset.masked_grid
-        grid = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
-        cache[sub_size] = (np.ascontiguousarray(grid), np.repeat(np.arange(len(centres)), len(offsets)))
-    return cache[sub_size]
+        for size in np.unique(sub_sizes):
+            offsets, _ = pixel_rule(int(size), 1, dataset.pixel_scale)
+            pixels = np.flatnonzero(sub_sizes == size)
+            rows = indptr[pixels][:, None] + np.arange(len(offsets))[None, :]
+            points[rows] = centres[pixels][:, None, :] + offsets[None, :, :]
+        cache[key] = PixelizationGrid(points, np.repeat(np.arange(dataset.pixels), counts).astype(np.int64), indptr,
+                                      sub_sizes)
+    return cache[key]
+
+
+def adaptive_sub_sizes(adapt_image, noise_map, lower, upper, signal_to_noise_cut):
+    """(N,) pixelization sub-sizes: ``upper`` where the adapt image's S/N exceeds the cut, else ``lower``.
+
+    PyAutoArray's ``over_sample_size_via_adapt_from``: S/N is the adapt image (the source's
+    model image from an earlier fit) over the noise map; when the largest S/N is below twice
+    the cut, the cut becomes half the largest S/N.
+    """
+    signal_to_noise = np.asarray(adapt_image, dtype=float) / np.asarray(noise_map, dtype=float)
+    peak = float(np.max(signal_to_noise)) if signal_to_noise.size else 0.0
+    cut = peak / 2.0 if peak < 2.0 * signal_to_noise_cut else signal_to_noise_cut
+    return np.where(signal_to_noise > cut, upper, lower).astype(np.int64)
 
 
 def psf_matrix_from(dataset) -> scipy.sparse.csr_matrix:
@@ -122,6 +180,155 @@ def psf_matrix_from(dataset) -> scipy.sparse.csr_matrix:
     return dataset.__dict__["_psf_matrix"]
 
 
+#: Side of the square tiles of fitted pixels the curvature kernel works on (6: fastest of 3, 4, 6
+#: and 8 on P1 and P3, ``benchmarks/inversion.py``).
+TILE = 6
+
+
+def _curvature_preloads(dataset) -> tuple:
+    """The dataset's part of the curvature kernel's arguments; cached on the dataset.
+
+    The PSF matrix's CSR arrays (int64 indices), the inverse variance, and the fitted pixels
+    ordered tile by tile (``order``, ``tile_indptr``) for :data:`TILE` x :data:`TILE` tiles.
+    """
+    if "_curvature_preloads" not in dataset.__dict__:
+        matrix = psf_matrix_from(dataset)
+        rows, columns = np.nonzero(~dataset.mask.array)
+        key = (rows // TILE) * (dataset.mask.array.shape[1] // TILE + 1) + columns // TILE
+        order = np.argsort(key, kind="stable")
+        _, starts = np.unique(key[order], return_index=True)
+        dataset.__dict__["_curvature_preloads"] = (
+            matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+            np.ascontiguousarray(matrix.data, dtype=float), np.ascontiguousarray(dataset.inverse_variance, dtype=float),
+            order.astype(np.int64), np.append(starts, len(order)).astype(np.int64))
+    return dataset.__dict__["_curvature_preloads"]
+
+
+_POOLS: dict = {}
+_BUFFERS = threading.local()
+
+
+def _zeros(shape) -> np.ndarray:
+    """A zeroed array from this thread's reused buffer (fresh (S, S) arrays of tens of MB cost
+    their page faults on every call)."""
+    size = int(np.prod(shape))
+    buffer = getattr(_BUFFERS, "array", None)
+    if buffer is None or buffer.size < size:
+        buffer = _BUFFERS.array = np.empty(size)
+    out = buffer[:size].reshape(shape)
+    out.fill(0.0)
+    return out
+
+
+def curvature_lower_from(dataset, mapping, source_pixels, threads=1) -> np.ndarray:
+    """The lower triangle of ``F = (P M)^T W (P M)`` as a dense (S, S) array (a new array).
+
+    Parameters
+    ----------
+    dataset : MaskedImaging
+    mapping : tuple of ndarray
+        M's CSR arrays (:func:`~.kernels.mapping_matrix_csr`).
+    source_pixels : int
+        S.
+    threads : int
+        With more than one, the tiles of fitted pixels are split into ``threads`` ranges summed
+        on that many threads (the kernel releases the GIL).
+    """
+    preloads = _curvature_preloads(dataset)
+    args = tuple(mapping) + preloads
+    tiles = len(preloads[-1]) - 1
+    total = np.zeros((source_pixels, source_pixels))
+    if threads <= 1 or tiles < 4 * threads:
+        with single_threaded_blas():
+            curvature_lower(*args, 0, tiles, total)
+        return total
+    if threads not in _POOLS:
+        _POOLS[threads] = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="lenspipe-curvature")
+    edges = np.linspace(0, tiles, threads + 1).astype(int)
+
+    def part(k):
+        out = total if k == 0 else _zeros((source_pixels, source_pixels))
+        curvature_lower(*args, edges[k], edges[k + 1], out)
+        return out
+
+    with single_threaded_blas():  # each tile's product is small: one BLAS thread per kernel
+        parts = list(_POOLS[threads].map(part, range(threads)))
+    for other in parts[1:]:
+        total += other
+    return total
+
+
+def _symmetric(lower) -> np.ndarray:
+    """The symmetric matrix whose lower triangle is ``lower`` (the upper triangle is ignored)."""
+    lower = np.tril(lower)
+    return lower + np.tril(lower, -1).T
+
+
+class LinearSystem:
+    """The solved system ``[[A, C^T], [C, F + H]] (a, s) = (b, D)`` of linear light profiles and a source.
+
+    ``F + H`` (S x S) is factorised by a dense Cholesky factorisation (LAPACK), which also gives
+    ``log det(F + H)``; the L linear light profiles' block, if any, is eliminated through its
+    Schur complement ``A - C (F + H)^-1 C^T`` (L x L), so no second S x S factorisation is made.
+
+    Parameters
+    ----------
+    system_lower : ndarray, shape (S, S)
+        The lower triangle of ``F + H`` (kept unfactorised for :meth:`matrix`).
+    light, cross : ndarray, shapes (L, L) and (S, L), optional
+        ``A = E^T W E`` and ``C = B^T W E`` of the blurred unit-intensity images E.
+
+    Raises
+    ------
+    InversionError
+        ``F + H`` or the Schur complement is not positive definite: the sample is discarded.
+    """
+
+    def __init__(self, system_lower, light=None, cross=None):
+        self.system_lower = system_lower
+        self.factor = _cholesky(system_lower.copy(), "curvature + regularization matrix")
+        self.log_det = 2.0 * float(np.sum(np.log(np.diag(self.factor))))
+        self.light, self.cross = light, cross
+        if light is not None and light.shape[0]:
+            self._projected = scipy.linalg.solve_triangular(self.factor, cross, lower=True, check_finite=False)
+            self.schur = _cholesky(light - self._projected.T @ self._projected,
+                                   "linear system of the light profiles and the source")
+
+    @property
+    def amplitude_count(self) -> int:
+        return 0 if self.light is None else self.light.shape[0]
+
+    def solve(self, vector) -> np.ndarray:
+        """(L + S,) or (L + S, m) solution of the whole system (amplitudes first)."""
+        count = self.amplitude_count
+        upper, lower = vector[:count], vector[count:]
+        solve = lambda v: scipy.linalg.cho_solve((self.factor, True), v, check_finite=False)  # noqa: E731
+        if not count:
+            return solve(lower)
+        projected = scipy.linalg.solve_triangular(self.factor, lower, lower=True, check_finite=False)
+        amplitudes = scipy.linalg.cho_solve((self.schur, True), upper - self._projected.T @ projected,
+                                            check_finite=False)
+        return np.concatenate([amplitudes, solve(lower - self.cross @ amplitudes)])
+
+    def matrix(self) -> np.ndarray:
+        """The whole system as a dense symmetric (L + S, L + S) array."""
+        source = _symmetric(self.system_lower)
+        if not self.amplitude_count:
+            return source
+        return np.block([[self.light, self.cross.T], [self.cross, source]])
+
+
+def _cholesky(matrix, what) -> np.ndarray:
+    """The lower Cholesky factor of a symmetric matrix given by its lower triangle (overwritten)."""
+    try:
+        factor, _ = scipy.linalg.cho_factor(matrix, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise InversionError(f"the {what} is not positive definite; the sample is discarded") from None
+    if not np.all(np.isfinite(np.diag(factor))):
+        raise InversionError(f"the {what} is not finite; the sample is discarded")
+    return factor
+
+
 @dataclasses.dataclass
 class Inversion:
     """One model's solved pixelized source and the terms of its log evidence.
@@ -131,28 +338,31 @@ class Inversion:
     mapper : Mapper
     mapping_matrix : scipy.sparse.csr_matrix, shape (N, S)
         M: each fitted pixel's mean interpolation weight of each source pixel (unblurred).
-    blurred_mapping_matrix : scipy.sparse.csr_matrix, shape (N, S)
-    curvature_matrix, regularization_matrix : scipy.sparse matrix, shape (S, S)
-        F and H.
+    psf_matrix : scipy.sparse.csr_matrix, shape (N, N)
+        P over the fitted pixels.
+    system : LinearSystem
+        The factorised ``F + H`` (and the linear light profiles' block).
+    regularization_matrix : scipy.sparse matrix, shape (S, S)
+        H.
     data_vector : ndarray, shape (S,)
     reconstruction : ndarray, shape (S,)
         The source pixel values s (image units).
     mapped_image : ndarray, shape (N,)
         ``B s``: the blurred image of the reconstruction on the fitted pixels.
-    amplitudes : ndarray, shape (L,)
-        The linear light profiles' intensities solved with the source (empty without any).
-    linear_image : ndarray or float
-        Their blurred image on the fitted pixels (0.0 without any).
     regularization_term : float
         ``s^T H s``.
     log_det_curvature_reg, log_det_regularization : float
         ``log det(F + H)`` and ``log det H``.
+    amplitudes : ndarray, shape (L,)
+        The linear light profiles' intensities solved with the source (empty without any).
+    linear_image : ndarray or float
+        Their blurred image on the fitted pixels (0.0 without any).
     """
 
     mapper: object
     mapping_matrix: object
-    blurred_mapping_matrix: object
-    curvature_matrix: object
+    psf_matrix: object
+    system: LinearSystem
     regularization_matrix: object
     data_vector: np.ndarray
     reconstruction: np.ndarray
@@ -160,9 +370,18 @@ class Inversion:
     regularization_term: float
     log_det_curvature_reg: float
     log_det_regularization: float
-    _factor: object = None
     amplitudes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     linear_image: object = 0.0
+
+    @property
+    def blurred_mapping_matrix(self) -> scipy.sparse.csr_matrix:
+        """(N, S) sparse ``B = P M`` (formed on demand; the likelihood never needs it)."""
+        return (self.psf_matrix @ self.mapping_matrix).tocsr()
+
+    @property
+    def curvature_matrix(self) -> np.ndarray:
+        """(S, S) dense ``F = B^T W B``."""
+        return _symmetric(self.system.system_lower) - self.regularization_matrix.toarray()
 
     @property
     def lensed_flux(self) -> float:
@@ -187,12 +406,12 @@ class Inversion:
         positive-only solve set to zero still has its honest error.
         """
         total = len(self.amplitudes) + len(self.reconstruction)
-        inverse = self._factor.solve(np.eye(total))
+        inverse = self.system.solve(np.eye(total))
         return np.sqrt(np.diag(inverse))[len(self.amplitudes):]
 
 
 def factorise(matrix, what):
-    """(SuperLU factor, log det) of a sparse symmetric positive-definite matrix.
+    """(SuperLU factor, log det) of a sparse symmetric positive-definite matrix (here H).
 
     A symmetric fill-reducing ordering with diagonal pivots keeps the factorisation symmetric,
     so every pivot of a positive-definite matrix is positive and the log determinant is the sum
@@ -214,21 +433,20 @@ def factorise(matrix, what):
     return factor, float(np.sum(np.log(pivots)))
 
 
-def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace=None, adapt_values=None,
-                   positive_only=False, timer=None, extra=None) -> Inversion:
+def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=None, adapt_values=None,
+                   positive_only=False, timer=None, extra=None, threads=1) -> Inversion:
     """Solve one model's pixelized source (module docstring, steps 1-6).
 
     Parameters
     ----------
     dataset : MaskedImaging
     pixelization : Pixelization
-    traced : ndarray, shape (N s^2, 2)
-        The pixelization grid (:func:`pixelization_grid_from` with ``sub_size`` s) traced to the
-        source plane.
+    traced : ndarray, shape (M, 2)
+        ``grid.points`` traced to the source plane.
     residual_data : ndarray, shape (N,)
         The data minus the rest of the model (image units).
-    sub_size : int
-        Points per pixel side of the pixelization grid.
+    grid : PixelizationGrid
+        The pixelization's points (:func:`pixelization_grid_from`).
     trace : callable, optional
         Image-plane points -> source-plane points (a Delaunay mesh traces its overlay).
     adapt_values : ndarray, shape (N,), optional
@@ -241,55 +459,56 @@ def inversion_from(dataset, pixelization, traced, residual_data, sub_size, trace
         determinants stay those of the source's block, ``F + H`` and ``H`` (PyAutoArray's
         "reduced" matrices).
     timer : StepTimer, optional
-        Marks ``inversion_mapper``, ``inversion_blurred_mapping``, ``inversion_curvature``,
-        ``inversion_regularization`` and ``inversion_solve``.
+        Marks ``inversion_mapper``, ``inversion_curvature``, ``inversion_regularization`` and
+        ``inversion_solve``.
+    threads : int
+        Threads for the curvature matrix (1 inside a worker thread of a batch).
     """
     mark = (lambda step: None) if timer is None else timer.mark
-    _, pixel_index = pixelization_grid_from(dataset, sub_size)
-    sub_points = sub_size * sub_size
     mapper = pixelization.mesh.mapper_from(traced, dataset.masked_grid, trace)
+    sizes = (np.full(len(mapper.indices), mapper.indices.shape[1], dtype=np.int64) if mapper.sizes is None
+             else mapper.sizes.astype(np.int64))
+    csr = mapping_matrix_csr(np.ascontiguousarray(mapper.indices, dtype=np.int64),
+                             np.ascontiguousarray(mapper.weights, dtype=float), sizes, grid.indptr,
+                             mapper.pixels)
+    mapping = scipy.sparse.csr_matrix((csr[2], csr[1], csr[0]), shape=(dataset.pixels, mapper.pixels))
     mark("inversion_mapper")
-    valid = mapper.valid_entries()
-    rows = np.broadcast_to(pixel_index[:, None], valid.shape)[valid]
-    mapping = scipy.sparse.csr_matrix((mapper.weights[valid] / sub_points, (rows, mapper.indices[valid])),
-                                      shape=(dataset.pixels, mapper.pixels))
-    blurred = (psf_matrix_from(dataset) @ mapping).tocsr()
-    mark("inversion_blurred_mapping")
-    weighted = blurred.copy()  # W B: each row scaled in place (``multiply`` builds a COO copy, ~20x slower)
-    weighted.data *= np.repeat(dataset.inverse_variance, np.diff(blurred.indptr))
-    curvature = (blurred.T @ weighted).tocsc()
-    data_vector = weighted.T @ residual_data
+    system_lower = curvature_lower_from(dataset, csr, mapper.pixels, threads)
+    psf = psf_matrix_from(dataset)
+    weighted_residual = psf.T @ (dataset.inverse_variance * residual_data)
+    data_vector = mapping.T @ weighted_residual
     mark("inversion_curvature")
     regularization = pixelization.regularization
     signals = None
     if getattr(regularization, "needs_signal", False):
         if adapt_values is None:
             raise ValueError("Adapt regularization needs an adapt image of the source (adapt_images=...)")
-        signals = pixel_signals_from(mapper, np.asarray(adapt_values)[pixel_index], regularization.signal_scale)
+        signals = pixel_signals_from(mapper, np.asarray(adapt_values)[grid.pixel_index], regularization.signal_scale)
     h = regularization.matrix_from(mapper, signals)
     mark("inversion_regularization")
-    factor, log_det_fh = factorise(curvature + h, "curvature + regularization matrix")
-    _, log_det_h = factorise(h, "regularization matrix")
-    system, vector = curvature + h, data_vector
+    lower_h = scipy.sparse.tril(h).tocoo()
+    system_lower[lower_h.row, lower_h.col] += lower_h.data
+    light = cross = None
+    vector = data_vector
     if extra is not None and extra.shape[1]:
         weighted_extra = extra * dataset.inverse_variance[:, None]
-        cross = scipy.sparse.csr_matrix(np.asarray((blurred.T @ weighted_extra).T))  # (L, S)
-        system = scipy.sparse.bmat([[scipy.sparse.csr_matrix(extra.T @ weighted_extra), cross],
-                                    [cross.T, curvature + h]]).tocsc()
+        light = extra.T @ weighted_extra
+        cross = np.asarray(mapping.T @ (psf.T @ weighted_extra))  # (S, L) = B^T W E
         vector = np.concatenate([weighted_extra.T @ residual_data, data_vector])
-        factor, _ = factorise(system, "linear system of the light profiles and the source")
+    system = LinearSystem(system_lower, light, cross)
+    _, log_det_h = factorise(h, "regularization matrix")
     if positive_only:  # min |L^T x - L^-1 b|^2 over x >= 0, with the system = L L^T
         from scipy.optimize import nnls
 
-        lower = np.linalg.cholesky(system.toarray())
+        lower = np.linalg.cholesky(system.matrix())
         target = scipy.linalg.solve_triangular(lower, vector, lower=True, check_finite=False)
         solution = nnls(lower.T, target, maxiter=50 * len(vector))[0]
     else:
-        solution = factor.solve(vector)
-    count = 0 if extra is None else extra.shape[1]
+        solution = system.solve(vector)
+    count = system.amplitude_count
     amplitudes, reconstruction = solution[:count], solution[count:]
     linear_image = extra @ amplitudes if count else 0.0
-    mapped = blurred @ reconstruction
+    mapped = psf @ (mapping @ reconstruction)
     mark("inversion_solve")
-    return Inversion(mapper, mapping, blurred, curvature, h, data_vector, reconstruction, mapped,
-                     float(reconstruction @ (h @ reconstruction)), log_det_fh, log_det_h, factor, amplitudes, linear_image)
+    return Inversion(mapper, mapping, psf, system, h, data_vector, reconstruction, mapped,
+                     float(reconstruction @ (h @ reconstruction)), system.log_det, log_det_h, amplitudes, linear_image)

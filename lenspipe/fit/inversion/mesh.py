@@ -14,7 +14,8 @@ PyAutoArray 2026.7.29.1.
 - :class:`Delaunay` (PyAutoArray's ``Delaunay`` with an ``Overlay`` image mesh):
   ``shape = (n_y, n_x)`` points overlaid uniformly on the mask's bounding box, those
   inside the mask kept and traced to the source plane, become the vertices; a point
-  interpolates barycentrically inside its Delaunay triangle (``scipy.spatial.Delaunay``),
+  interpolates barycentrically inside its Delaunay triangle (``scipy.spatial.Delaunay``;
+  the triangle found by a compiled walk from the previous point's, :mod:`.kernels`),
   or takes its nearest vertex when it falls outside the triangulation. Neighbours: the
   vertices that share a triangle edge.
 """
@@ -26,6 +27,7 @@ import dataclasses
 import numpy as np
 
 from ...errors import ProfileError
+from .kernels import delaunay_locate
 
 __all__ = ["Mapper", "Rectangular", "Delaunay"]
 
@@ -136,19 +138,6 @@ class Rectangular:
 _OVERLAYS: dict = {}
 
 
-def _find_triangles(triangulation, vertices, points) -> np.ndarray:
-    """The Delaunay triangle of each point, -1 outside: matplotlib's trapezoid-map finder
-    (O(log n) a point; scipy's walk is 2-40 times slower here), scipy's when it refuses."""
-    import matplotlib.tri
-
-    try:
-        finder = matplotlib.tri.Triangulation(vertices[:, 1], vertices[:, 0],
-                                              triangulation.simplices).get_trifinder()
-        return np.asarray(finder(points[:, 1], points[:, 0]), dtype=np.int64)
-    except (ValueError, RuntimeError):  # a triangulation matplotlib calls invalid (e.g. duplicate vertices)
-        return triangulation.find_simplex(points)
-
-
 @dataclasses.dataclass(frozen=True)
 class Delaunay:
     """A Delaunay source mesh whose vertices are an image-plane overlay traced to the source plane.
@@ -203,17 +192,20 @@ class Delaunay:
         """
         from scipy.spatial import Delaunay as Triangulation, cKDTree
 
-        vertices = trace(self.overlay_from(image_plane_grid))
+        vertices = np.ascontiguousarray(trace(self.overlay_from(image_plane_grid)), dtype=float)
         triangulation = Triangulation(vertices)
-        simplex = _find_triangles(triangulation, vertices, traced)
+        simplices = triangulation.simplices.astype(np.int64)
+        simplex, weights = delaunay_locate(vertices, simplices, triangulation.neighbors.astype(np.int64),
+                                           np.ascontiguousarray(traced, dtype=float))
+        unfinished = simplex == -2  # a walk that did not end (degenerate triangles): qhull's own search
+        if unfinished.any():
+            simplex[unfinished] = triangulation.find_simplex(traced[unfinished])
+            transform = triangulation.transform[simplex[unfinished]]
+            bary = np.einsum("mij,mj->mi", transform[:, :2], traced[unfinished] - transform[:, 2])
+            weights[unfinished] = np.column_stack([bary, 1.0 - bary.sum(axis=1)])
         inside = simplex >= 0
-        transform = triangulation.transform[simplex[inside]]
-        offset = traced[inside] - transform[:, 2]
-        bary = np.einsum("mij,mj->mi", transform[:, :2], offset)
-        weights = np.zeros((len(traced), 3))
         indices = np.zeros((len(traced), 3), dtype=np.int64)
-        weights[inside] = np.column_stack([bary, 1.0 - bary.sum(axis=1)])
-        indices[inside] = triangulation.simplices[simplex[inside]]
+        indices[inside] = simplices[simplex[inside]]
         sizes = np.full(len(traced), 3)
         if not inside.all():  # outside the triangulation: the nearest vertex
             _, nearest = cKDTree(vertices).query(traced[~inside])

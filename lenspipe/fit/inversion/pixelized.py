@@ -13,7 +13,8 @@ import typing
 import numpy as np
 
 from ...errors import ModelError
-from .inversion import inversion_from, pixelization_grid_from
+from ..blas import single_threaded_blas
+from .inversion import adaptive_sub_sizes, inversion_from, pixelization_grid_from
 
 __all__ = ["PixelizedTerm", "pixelizations_from", "model_has_pixelization", "galaxies_needing_adapt_images",
            "invert"]
@@ -74,6 +75,17 @@ def _tracer_row(tracer, row):
     return Tracer([galaxy_rows(galaxy, rows) for galaxy in tracer.galaxies], cosmology=tracer.cosmology)
 
 
+def _kernel_threads() -> int:
+    """Threads for one inversion's curvature matrix: what the environment grants when called from
+    the main thread (a single likelihood call), 1 inside a worker thread (the batched evaluator
+    already runs one model per thread)."""
+    import threading
+
+    from ..likelihood import threads_from_environment
+
+    return threads_from_environment() if threading.current_thread() is threading.main_thread() else 1
+
+
 def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None, bases=()):
     """The model with each pixelized source's blurred reconstruction added, and the inversions.
 
@@ -86,7 +98,8 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
     model : ndarray, shape (..., N)
         The rest of the model (blurred light, sky).
     settings : InversionSettings
-        ``sub_size`` of the pixelization grid and ``positive_only``.
+        The pixelization grid's ``sub_size`` (and, with an adapt image of the source,
+        ``sub_size_upper`` where its S/N exceeds ``signal_to_noise_cut``) and ``positive_only``.
     adapt_images : dict, optional
         ``id(galaxy) -> (N,)`` adapt image of that galaxy (needed by Adapt regularization).
     timer : StepTimer, optional
@@ -104,8 +117,12 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
     if len(terms) != 1:
         raise ModelError(f"{len(terms)} pixelized sources in one model; lenspipe solves one pixelization per fit")
     term = terms[0]
-    grid, _ = pixelization_grid_from(dataset, settings.sub_size)
     adapt = None if adapt_images is None else adapt_images.get(id(term.galaxy))
+    sub_size = settings.sub_size
+    if adapt is not None and settings.sub_size_upper:
+        sub_size = adaptive_sub_sizes(adapt, dataset.noise_map, settings.sub_size, settings.sub_size_upper,
+                                      settings.signal_to_noise_cut)
+    grid = pixelization_grid_from(dataset, sub_size)
     rows = max(_batch_size(component) for galaxy in tracer.galaxies for component in galaxy.profiles.values())
     model = np.asarray(model, dtype=float)
     rows = max([rows] + [int(np.prod(np.shape(b)[:-1])) for b in bases])
@@ -113,20 +130,23 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
     model_rows = np.broadcast_to(model, (rows, dataset.pixels)) if batched else model[None]
     out, inversions = np.empty((rows, dataset.pixels)), []
     galaxy_index = next(i for i, galaxy in enumerate(tracer.galaxies) if galaxy is term.galaxy)
+    threads = _kernel_threads()
     for row in range(rows):
         extra = None
         if len(bases):
             extra = np.column_stack([b.reshape(-1, dataset.pixels)[row if np.ndim(b) > 1 else 0] for b in bases])
         row_tracer = _tracer_row(tracer, row) if rows > 1 else tracer
         pixelization = row_tracer.galaxies[galaxy_index].profiles[term.name]
-        traced = row_tracer.traced_grids_from(grid)[term.plane].reshape(-1, 2)  # a row's (1, M, 2) -> (M, 2)
+        traced = row_tracer.traced_grids_from(grid.points)[term.plane].reshape(-1, 2)  # a row's (1, M, 2) -> (M, 2)
 
         def trace(points, row_tracer=row_tracer):
             return row_tracer.traced_grids_from(points)[term.plane].reshape(-1, 2)
 
-        inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
-                                   settings.sub_size, trace=trace, adapt_values=adapt,
-                                   positive_only=settings.positive_only, timer=timer, extra=extra)
+        with single_threaded_blas():  # the curvature kernel's threads are the parallelism
+            inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
+                                       grid, trace=trace, adapt_values=adapt,
+                                       positive_only=settings.positive_only, timer=timer, extra=extra,
+                                       threads=threads)
         out[row] = model_rows[row] + inversion.mapped_image + inversion.linear_image
         inversions.append(inversion)
     return (out if batched else out[0]), inversions
