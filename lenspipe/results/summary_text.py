@@ -219,9 +219,16 @@ def _latent_rows(result) -> list[list[str]]:
 def _likelihood(result) -> list[str]:
     summary = result.summary or {}
     best, evidence = summary.get("max_log_likelihood"), summary.get("log_evidence")
-    return ["",
-            _line("max log-likelihood", "n/a" if best is None else f"{float(best):.3f}"),
-            _line("log evidence", "not estimated" if evidence is None else f"{float(evidence):.3f}")]
+    lines = ["",
+             _line("max log-likelihood", "n/a" if best is None else f"{float(best):.3f}"),
+             _line("log evidence", "not estimated" if evidence is None else f"{float(evidence):.3f}")]
+    fit_evidence = summary.get("fit_log_evidence")
+    if fit_evidence is not None:  # a pixelized source: its Bayesian evidence at the best model
+        reconstruction = getattr(result, "reconstruction", None)
+        what = "" if reconstruction is None else (f" ({reconstruction.mesh} {len(reconstruction.values)} pixels, "
+                                                  f"{reconstruction.regularization})")
+        lines.append(_line("fit log evidence", f"{float(fit_evidence):.3f}{what}"))
+    return lines
 
 
 def summary_text(result) -> str:
@@ -229,11 +236,12 @@ def summary_text(result) -> str:
 
     Sections: the header (identifier, unique_tag, stage, completed, seed,
     config hash, lenspipe version, created); the search's convergence
-    diagnostics (steps, walkers, start, max tau and ``tau_factor * max tau`` against
-    the steps, max nested split-R-hat and the walker-by-walker value, converged,
+    diagnostics (steps, walkers, start, burn-in, min ESS, max tau, max nested
+    split-R-hat and the walker-by-walker value, converged,
     evaluations, discarded, wall time, evaluations per second); the parameters (maximum-likelihood value, weighted
     median, values at 1 and 3 sigma); the latent variables likewise (no
-    maximum-likelihood value); the maximum log-likelihood and log evidence.
+    maximum-likelihood value); the maximum log-likelihood and log evidence, and a
+    pixelized source's fit log evidence.
     Numbers have 5 significant figures, log-likelihoods 3 decimals.
 
     Parameters

@@ -11,6 +11,7 @@ import pytest
 from lenspipe.database import Aggregator, ingest
 from lenspipe.errors import QueryError
 from lenspipe.model import Collection, GaussianPrior, Model
+from lenspipe.results.reconstruction import Reconstruction
 from lenspipe.results.result_file import build_result, write_result
 from results.synthetic import LpTestGalaxy, LpTestIsothermal, dataset, make_result, write
 
@@ -27,10 +28,13 @@ def _fixed_mass_result(einstein_radius: float):
     model = Collection(galaxies=Collection(lens=Model(LpTestGalaxy, redshift=0.5, mass=mass)))
     rng = np.random.default_rng(3)
     parameters = rng.normal(0.0, 0.05, size=(50, model.prior_count))
+    reconstruction = Reconstruction("source", "Rectangular", "Constant", rng.normal(size=(9, 2)), rng.normal(size=9),
+                                    np.ones(9), np.ones(9), -1234.5, {"chi_squared": 10.0})
     return build_result(unique_tag="fixed_lens", name="light_lp", model=model,
                         search=_diagnostics(True, [2.0, 3.0], [1.001, 1.002]),
                         parameters=parameters, log_likelihood=-rng.uniform(1, 2, 50),
-                        log_prior=np.zeros(50), dataset=dataset(7), profiling={"wall_time_s": 12.5})
+                        log_prior=np.zeros(50), dataset=dataset(7), profiling={"wall_time_s": 12.5},
+                        reconstruction=reconstruction)
 
 
 @pytest.fixture
@@ -92,14 +96,17 @@ def test_converged_max_tau_rhat_and_wall_time_are_queryable(database):
         assert list(agg.query("rhat < 1.003").values("unique_tag")) == ["fixed_lens"]
         assert list(agg.query("wall_time_s > 10").values("unique_tag")) == ["fixed_lens"]
         assert list(agg.order_by("unique_tag").values("converged")) == [True, False, True]
+        # a pixelized fit's log evidence (null for the parametric fits)
+        assert list(agg.query("fit_log_evidence < -1000").values("unique_tag")) == ["fixed_lens"]
+        assert list(agg.order_by("unique_tag").values("fit_log_evidence")) == [-1234.5, None, None]
 
 
 def test_fit_summary_has_the_diagnostics_columns(database):
     with sqlite3.connect(database) as connection:
-        rows = connection.execute('SELECT "unique_tag", "converged", "steps", "max_tau", "rhat", "wall_time_s" '
-                                  'FROM "fit_summary" ORDER BY "unique_tag"').fetchall()
-    assert rows == [("fixed_lens", 1, 100, 3.0, 1.002, 12.5), ("lens_1", 0, 100, 55.0, 1.2, None),
-                    ("lens_2", 1, 100, 5.0, 1.004, None)]
+        rows = connection.execute('SELECT "unique_tag", "converged", "steps", "max_tau", "rhat", "wall_time_s", '
+                                  '"fit_log_evidence" FROM "fit_summary" ORDER BY "unique_tag"').fetchall()
+    assert rows == [("fixed_lens", 1, 100, 3.0, 1.002, 12.5, -1234.5), ("lens_1", 0, 100, 55.0, 1.2, None, None),
+                    ("lens_2", 1, 100, 5.0, 1.004, None, None)]
 
 
 def test_a_value_is_found_whether_free_or_fixed(database):

@@ -207,8 +207,12 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
     assert sum(reconstruction.terms[k] for k in ("chi_squared", "regularization_term", "log_det_curvature_reg",
                                                  "noise_normalization")) - reconstruction.terms[
         "log_det_regularization"] == pytest.approx(-2 * fit.log_evidence, rel=1e-10)
+    from lenspipe.results.summary_text import summary_text
+
+    assert f"fit log evidence        {fit.log_evidence:.3f} (Rectangular 144 pixels, Adapt)" in summary_text(stored)
     # a parametric stage stores none
     assert read_result(folder / "result.h5").reconstruction is None
+    assert "fit log evidence" not in summary_text(fitted)
     assert fitted.summary["fit_log_evidence"] is None
 
 
