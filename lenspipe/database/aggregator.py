@@ -40,7 +40,8 @@ _RECORD_COLUMNS = ('"fit"."identifier", "fit"."unique_tag", "fit"."name", "fit".
 _JSON_VALUES = ("info", "search", "summary", "profiling", "versions")
 _SAMPLE_ARRAYS = ("parameters", "log_likelihood", "log_prior", "weight")
 #: Names accepted by :meth:`Aggregator.values`.
-VALUES = ("samples", "model", "instance", "latent", "fit", "dataset", *_JSON_VALUES, *FIELDS)
+VALUES = ("samples", "model", "instance", "latent", "fit", "dataset", "adapt_images", "reconstruction", *_JSON_VALUES,
+          *FIELDS)
 
 
 class FitRecord(NamedTuple):
@@ -267,8 +268,11 @@ class Aggregator(QueryRoot):
             maximum-likelihood instance), ``"latent"`` (``{name: {"median", "lower_1",
             ...}}``), ``"info"``, ``"search"``, ``"summary"``, ``"profiling"``,
             ``"versions"`` (dicts), ``"dataset"``
-            (:class:`~lenspipe.results.result_file.ResultDataset`), ``"fit"`` (the
-            maximum-likelihood FitImaging, through
+            (:class:`~lenspipe.results.result_file.ResultDataset`, with its adapt images),
+            ``"adapt_images"`` (``{galaxy: (N,) image}``, empty without), ``"reconstruction"``
+            (a pixelized source's :class:`~lenspipe.results.reconstruction.Reconstruction`,
+            None for a parametric fit), ``"fit"`` (the maximum-likelihood FitImaging,
+            pixelized sources included, through
             :func:`lenspipe.results.rebuild.fit_from_result`), or a fit field
             (``"unique_tag"``, ``"name"``, ``"path_prefix"``, ``"identifier"``,
             ``"parent"`` (None if none), ``"completed"``, ...).
@@ -282,7 +286,11 @@ class Aggregator(QueryRoot):
         if name in _JSON_VALUES:
             return (json.loads(row[0]) for row in self._rows(f'"fit"."{name}"'))
         if name == "dataset":
-            return (_dataset(row) for row in self._rows(*_DATASET_SELECT))
+            return (self._dataset(row) for row in self._rows(*_DATASET_SELECT))
+        if name == "adapt_images":
+            return (self._adapt_images(row[0]) for row in self._rows('"fit"."dataset_hash"'))
+        if name == "reconstruction":
+            return self._reconstructions()
         if name == "fit":
             return self._fits()
         if name in FIELDS:
@@ -342,19 +350,48 @@ class Aggregator(QueryRoot):
         join = ('JOIN "samples" ON "samples"."fit_id" = "fit"."id" ' + _DATASET_SELECT[1])
         for model, search, info, summary, paths, *dataset in self._rows(columns, join):
             ml = json.loads(summary)["max_log_likelihood_instance"]
-            yield fit_from_result(model=json.loads(model), dataset=_dataset(dataset),
+            yield fit_from_result(model=json.loads(model), dataset=self._dataset(dataset),
                                   max_log_likelihood_vector=[ml[p] for p in json.loads(paths)],
                                   search=json.loads(search), info=json.loads(info))
 
 
+    def _table(self, name: str) -> bool:
+        """Whether the database has a table (a version-1 database has no adapt images or reconstructions)."""
+        row = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone()
+        return row is not None
+
+    def _adapt_images(self, dataset_hash) -> dict:
+        if dataset_hash is None or not self._table("adapt_image"):
+            return {}
+        rows = self._db.execute('SELECT "galaxy", "image" FROM "adapt_image" WHERE "dataset_hash" = ? '
+                                'ORDER BY "galaxy"', [dataset_hash])
+        return {galaxy: npy_array(blob) for galaxy, blob in rows}
+
+    def _dataset(self, row) -> ResultDataset:
+        dataset_hash, pixel_scale, *blobs = row
+        return ResultDataset(pixel_scale=pixel_scale, adapt_images=self._adapt_images(dataset_hash),
+                             **{key: npy_array(blob) for key, blob in zip(_DATASET_ARRAYS, blobs)})
+
+    def _reconstructions(self):
+        from ..results.reconstruction import ARRAYS, Reconstruction
+
+        if not self._table("reconstruction"):
+            yield from (None for _ in self._rows('"fit"."id"'))
+            return
+        columns = ('"reconstruction"."galaxy", "reconstruction"."mesh", "reconstruction"."regularization", '
+                   '"reconstruction"."log_evidence", "reconstruction"."terms", '
+                   + ", ".join(f'"reconstruction"."{name}"' for name in ARRAYS))
+        join = 'LEFT JOIN "reconstruction" ON "reconstruction"."fit_id" = "fit"."id"'
+        for galaxy, mesh, regularization, log_evidence, terms, *blobs in self._rows(columns, join):
+            if galaxy is None:
+                yield None
+                continue
+            yield Reconstruction(galaxy, mesh, regularization, log_evidence=log_evidence, terms=json.loads(terms),
+                                 **{name: npy_array(blob) for name, blob in zip(ARRAYS, blobs)})
+
+
 _DATASET_ARRAYS = ("data", "noise_map", "psf", "mask", "positions")
 _DATASET_SELECT = (
-    '"dataset"."pixel_scale", ' + ", ".join(f'"dataset"."{key}"' for key in _DATASET_ARRAYS),
+    '"dataset"."hash", "dataset"."pixel_scale", ' + ", ".join(f'"dataset"."{key}"' for key in _DATASET_ARRAYS),
     'JOIN "dataset" ON "dataset"."hash" = "fit"."dataset_hash"',
 )
-
-
-def _dataset(row) -> ResultDataset:
-    pixel_scale, *blobs = row
-    return ResultDataset(pixel_scale=pixel_scale,
-                         **{key: npy_array(blob) for key, blob in zip(_DATASET_ARRAYS, blobs)})

@@ -89,7 +89,7 @@ def _insert(db, table: str, row: dict, verb: str = "INSERT") -> int:
 
 
 def _delete_children(db, fit_id: int) -> None:
-    for table in ("model_component", "parameter", "latent", "info", "samples"):
+    for table in ("model_component", "parameter", "latent", "info", "samples", "reconstruction"):
         db.execute(f'DELETE FROM "{table}" WHERE "fit_id" = ?', [fit_id])
 
 
@@ -102,6 +102,9 @@ def _store(db, record: Record) -> str:
     if row is not None and row[1] == fit["content_hash"]:
         return "unchanged"
     _insert(db, "dataset", record.dataset, verb="INSERT OR IGNORE")
+    for galaxy, image in record.adapt_images:
+        _insert(db, "adapt_image", dict(dataset_hash=record.dataset["hash"], galaxy=galaxy, image=image),
+                verb="INSERT OR IGNORE")
     if row is None:
         fit_id = _insert(db, "fit", {key: fit[key] for key in _FIT_FIELDS})
     else:
@@ -124,6 +127,8 @@ def _store(db, record: Record) -> str:
         db.execute('INSERT INTO "info" ("fit_id", "key", "value") VALUES (?, ?, ?)',
                    [fit_id, key, value])
     _insert(db, "samples", dict(fit_id=fit_id, **record.samples))
+    if record.reconstruction is not None:
+        _insert(db, "reconstruction", dict(fit_id=fit_id, **record.reconstruction))
     return "added" if row is None else "replaced"
 
 
@@ -235,8 +240,9 @@ def _ingest(database, files, jobs, progress, busy_timeout) -> IngestReport:
                 if progress is not None:
                     progress(done, len(files), path, outcome)
             if report.added or report.replaced:
-                db.execute('DELETE FROM "dataset" WHERE "hash" NOT IN '
-                           '(SELECT "dataset_hash" FROM "fit" WHERE "dataset_hash" IS NOT NULL)')
+                unused = '(SELECT "dataset_hash" FROM "fit" WHERE "dataset_hash" IS NOT NULL)'
+                db.execute(f'DELETE FROM "adapt_image" WHERE "dataset_hash" NOT IN {unused}')
+                db.execute(f'DELETE FROM "dataset" WHERE "hash" NOT IN {unused}')
                 report.left_out_of_view = refresh_views(db)
             elif "fit_summary" not in db.view_names():
                 refresh_views(db)

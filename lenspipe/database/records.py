@@ -19,9 +19,11 @@ import h5py
 from ..errors import LenspipeError, ResultFileError
 from ..results.codec import read_encoded
 from ..results.identifier import canonical_json
+from ..results.reconstruction import ARRAYS as RECONSTRUCTION_ARRAYS
 from ..results.result_file import (
     SAMPLE_ARRAYS,
     open_result,
+    read_checked_reconstruction,
     read_dataset,
     read_header,
     read_texts,
@@ -43,6 +45,8 @@ class Record:
     info: list
     samples: dict
     dataset: dict
+    adapt_images: list = dataclasses.field(default_factory=list)
+    reconstruction: dict | None = None
 
 
 def _info_value(value):
@@ -154,6 +158,7 @@ def load_record(path) -> Record:
         _check(path, header, shapes, components)
         blobs = {name: read_encoded(array) for name, array in arrays.items()}
         dataset = read_dataset(f)
+        reconstruction = read_checked_reconstruction(f)
     summary, paths = header["summary"], header["parameter_paths"]
     data_hash = dataset.content_hash()
     fit = {key: header[key] for key in ("identifier", "unique_tag", "name", "path_prefix",
@@ -183,8 +188,15 @@ def load_record(path) -> Record:
     samples = dict(codec=SAMPLES_CODEC, n_samples=shapes["parameters"][0], n_parameters=len(paths),
                    parameter_paths=canonical_json(list(paths)), **blobs)
     arrays = {key: npy_bytes(value) for key, value in dataset.arrays().items()}
+    adapt = [(str(name), npy_bytes(image)) for name, image in sorted(dataset.adapt_images.items())]
+    stored_reconstruction = None
+    if reconstruction is not None:
+        stored_reconstruction = dict(
+            galaxy=reconstruction.galaxy, mesh=reconstruction.mesh, regularization=reconstruction.regularization,
+            log_evidence=_float(reconstruction.log_evidence), terms=canonical_json(reconstruction.terms),
+            **{name: npy_bytes(getattr(reconstruction, name)) for name in RECONSTRUCTION_ARRAYS})
     return Record(fit, [(item["path"], str(item["class"])) for item in components], parameters,
                    latent, info, samples, dict(hash=data_hash, pixel_scale=dataset.pixel_scale,
-                                               **arrays))
+                                               **arrays), adapt, stored_reconstruction)
 
 

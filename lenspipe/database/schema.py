@@ -1,6 +1,6 @@
 """The results database's schema, its migrations, and how it is opened.
 
-Tables (schema version 1):
+Tables (schema version 2):
 
 ``fit``
     One row per fit: ``identifier`` (unique), ``unique_tag``, ``name`` (stage),
@@ -29,8 +29,17 @@ Tables (schema version 1):
     Keyed by content ``hash`` (shared by the stages of one lens): ``pixel_scale``
     and ``data``, ``noise_map``, ``psf``, ``mask``, ``positions`` as ``.npy``
     bytes (``numpy.load(io.BytesIO(blob))``).
+``adapt_image`` (version 2)
+    ``(dataset_hash, galaxy, image)``: the adapt images a dataset was fitted with (part of
+    its content hash), ``.npy`` bytes of the (N,) image on the fitted pixels.
+``reconstruction`` (version 2)
+    ``(fit_id, galaxy, mesh, regularization, log_evidence, terms, vertices, values, noise_map,
+    areas)``: a pixelized source's reconstruction at the maximum-likelihood model
+    (:mod:`lenspipe.results.reconstruction`), arrays as ``.npy`` bytes, ``terms`` JSON.
 ``schema_version``
-    One row per applied migration.
+    One row per applied migration. A database made at version 1 is migrated on its next
+    ingest; fits it already holds gain their adapt images and reconstructions when their
+    result files are ingested into a new database.
 
 Views: ``parameter_summary`` and ``latent_summary`` (one row per fit and
 parameter, with errors = distances of the 1 and 3 sigma values from the
@@ -70,7 +79,7 @@ __all__ = [
     "npy_array",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SAMPLES_CODEC = "shuffle8-zlib"
 STATISTICS = ("max_likelihood", "median", "lower_1", "upper_1", "lower_3", "upper_3")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -150,8 +159,22 @@ _V1 = [
         FROM "latent" JOIN "fit" ON "fit"."id" = "latent"."fit_id\"""",
 ]
 
+_V2 = [
+    """CREATE TABLE "adapt_image" (
+        "dataset_hash" TEXT NOT NULL REFERENCES "dataset" ("hash") ON DELETE CASCADE,
+        "galaxy" TEXT NOT NULL, "image" BLOB NOT NULL, PRIMARY KEY ("dataset_hash", "galaxy")
+    ) WITHOUT ROWID""",
+    """CREATE TABLE "reconstruction" (
+        "fit_id" INTEGER PRIMARY KEY REFERENCES "fit" ("id") ON DELETE CASCADE,
+        "galaxy" TEXT NOT NULL, "mesh" TEXT NOT NULL, "regularization" TEXT NOT NULL,
+        "log_evidence" REAL, "terms" TEXT NOT NULL, "vertices" BLOB NOT NULL, "values" BLOB NOT NULL,
+        "noise_map" BLOB NOT NULL, "areas" BLOB NOT NULL)""",
+    'CREATE INDEX "reconstruction_mesh" ON "reconstruction" ("mesh")',
+]
+
 #: ``(version, description, statements)``, applied in order by :func:`migrate`.
-MIGRATIONS = [(1, "initial schema", _V1)]
+MIGRATIONS = [(1, "initial schema", _V1),
+              (2, "adapt images and pixelized-source reconstructions", _V2)]
 
 #: Diagnostics read from a fit's stored search and profiling JSON, queryable as fields and
 #: columns of ``fit_summary``: name -> SQL expression over the ``fit`` row.

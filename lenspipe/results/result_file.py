@@ -55,6 +55,7 @@ __all__ = [
     "read_texts",
     "read_dataset",
     "read_samples",
+    "read_checked_reconstruction",
 ]
 
 FORMAT = "lenspipe-result"
@@ -420,6 +421,14 @@ def read_dataset(f: h5py.File) -> ResultDataset:
     return dataset
 
 
+def read_checked_reconstruction(f: h5py.File) -> Reconstruction | None:
+    """The ``reconstruction`` group of an open result file (checksum verified), None without one."""
+    reconstruction = read_reconstruction(f)
+    if reconstruction is not None:
+        _checksums.verify(_stored_checksums(f), "reconstruction", reconstruction.checksum(), f.filename)
+    return reconstruction
+
+
 def read_samples(f: h5py.File) -> dict[str, np.ndarray]:
     """The four sample arrays of an open result file."""
     group = h5py.h5g.open(f.id, b"samples")
@@ -446,7 +455,5 @@ def read_result(path, *, samples: bool = True, dataset: bool = True) -> Result:
             fields.update(read_samples(f))
         if dataset:
             fields["dataset"] = read_dataset(f)
-            fields["reconstruction"] = reconstruction = read_reconstruction(f)
-            if reconstruction is not None:
-                _checksums.verify(_stored_checksums(f), "reconstruction", reconstruction.checksum(), f.filename)
+            fields["reconstruction"] = read_checked_reconstruction(f)
     return Result(**fields)

@@ -213,6 +213,28 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
     # a parametric stage stores none
     assert read_result(folder / "result.h5").reconstruction is None
     assert "fit log evidence" not in summary_text(fitted)
+    # the database: the reconstruction and adapt images through values(), and values("fit") rebuilds the
+    # pixelized fit (Adapt regularization needs the adapt images)
+    from lenspipe.database import Aggregator, ingest
+
+    database = tmp_path / "db.sqlite"
+    assert ingest(database, [tmp_path / "pix.h5", folder / "result.h5"], jobs=1).ok
+    with Aggregator.from_database(database) as agg:
+        pix = agg.query("name == 'source_pix'")
+        rebuilt = next(pix.values("fit"))
+        assert rebuilt.log_evidence == pytest.approx(fit.log_evidence, rel=1e-12)
+        from_db = next(pix.values("reconstruction"))
+        np.testing.assert_array_equal(from_db.values, reconstruction.values)
+        assert (from_db.mesh, from_db.log_evidence) == ("Rectangular", reconstruction.log_evidence)
+        adapt = next(pix.values("adapt_images"))
+        assert set(adapt) == {"lens", "source"}
+        np.testing.assert_array_equal(adapt["source"], stored.dataset.adapt_images["source"])
+        assert list(agg.query("name == 'source_lp'").values("reconstruction")) == [None]
+        assert list(agg.query("fit_log_evidence > -1e30").values("name")) == ["source_pix"]
+        # the mesh and regularization are model components
+        assert len(agg.query(agg.model.galaxies.source.pixelization.mesh == "Rectangular")) == 1
+        assert len(agg.query(agg.model.galaxies.source.pixelization.regularization == "Adapt")) == 1
+        assert len(agg.query(agg.model.galaxies.source.pixelization.mesh == "Delaunay")) == 0
     assert fitted.summary["fit_log_evidence"] is None
 
 
