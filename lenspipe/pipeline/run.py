@@ -137,12 +137,16 @@ def run_fit(request: FitRequest):
     previous_samples = {name: samples_from_result(r) for name, r in previous_results.items()}
     redshifts = (provenance.get("redshift_lens", 0.5), provenance.get("redshift_source", 1.0))
     settings = request.settings
-    if settings.positions.threshold is None:  # the dataset's own threshold, recorded as resolved
-        threshold = float(provenance.get("positions_threshold") or 0.0)
-        settings = dataclasses.replace(settings, positions=PositionsSettings(threshold=threshold))
     model = stage_model_from(request.model_spec, previous_samples, redshifts, settings.passing.sigma_factor)
     if model.prior_count == 0:
         raise ConfigError(f"stage {request.stage!r} has no free parameters; free at least one")
+    automatic = None
+    if len(positions) == 0 and previous_results and model_has_pixelization(model):
+        positions, threshold, automatic = automatic_positions(previous_results, request.previous, mask)
+        provenance = {**provenance, "positions_threshold": threshold}
+    if settings.positions.threshold is None:  # the dataset's own threshold, recorded as resolved
+        threshold = float(provenance.get("positions_threshold") or 0.0)
+        settings = dataclasses.replace(settings, positions=PositionsSettings(threshold=threshold))
     adapt_images = {}
     if previous_results and model_has_pixelization(model):  # the last earlier stage's galaxy images
         adapt_images = adapt_images_from(previous_results[list(request.previous)[-1]])
@@ -192,6 +196,8 @@ def run_fit(request: FitRequest):
                    "settings_hash": settings.identity_hash(), "initialisation": initialisation,
                    "diagnostics": output.diagnostics, "discarded": analysis.discarded.to_dict()}
     info = {**(provenance.get("info") or {}), **request.info}
+    if automatic is not None:
+        info["positions"] = automatic
     parent = previous_results[list(request.previous)[-1]].identifier if request.previous else ""
     result = build_result(
         unique_tag=request.unique_tag, name=request.stage, model=model, search=search_json,
@@ -208,6 +214,40 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
+
+
+def automatic_positions(previous_results, order, mask):
+    """(positions, threshold, record) for a pixelized stage whose dataset gives no positions.
+
+    The latest earlier stage that has positions passes them on with its threshold; otherwise
+    the latest earlier stage with a parametric source gives the multiple images of its
+    source's centre under its maximum-likelihood model
+    (:func:`lenspipe.lensing.image_solver.positions_from_result`), searched over the mask.
+    """
+    from ..lensing.image_solver import positions_from_result
+
+    names = list(order)[::-1]
+    for name in names:
+        result = previous_results[name]
+        if result.dataset is not None and len(result.dataset.positions) >= 2:
+            threshold = float((result.search.get("settings") or {}).get("positions", {}).get("threshold") or 0.0)
+            if threshold > 0:
+                return (np.asarray(result.dataset.positions, dtype=float), threshold,
+                        {"from_stage": name, "passed_on": True, "images": len(result.dataset.positions),
+                         "threshold": threshold})
+    for name in names:
+        result = previous_results[name]
+        if result.reconstruction is None:  # a parametric source
+            grid = mask.masked_grid
+            half_width = float(np.max(np.abs(grid))) + mask.pixel_scale if len(grid) else 3.0
+            positions, threshold, record = positions_from_result(result, half_width)
+            if len(positions) >= 2:
+                _LOG.info("positions from %s's maximum-likelihood source: %d images, threshold %.3g arcsec",
+                          name, len(positions), threshold)
+                return positions, threshold, record
+            _LOG.warning("%s's maximum-likelihood source has %d image(s): no positions for the pixelized stage",
+                         name, len(positions))
+    return np.zeros((0, 2)), 0.0, None
 
 
 def _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images, evaluator, threads):

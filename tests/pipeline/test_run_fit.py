@@ -295,3 +295,26 @@ def test_too_few_walkers_are_raised_and_said(caplog):
         assert _search_from(SearchSettings(), seed=1, n_parameters=19).nwalkers == 40  # the default: silent
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["search.nwalkers = 12 raised to 40",
                                                                       "search.nwalkers = 41 raised to 42"]
+
+
+def test_a_pixelized_stage_without_positions_gets_them_from_the_parametric_stage(folder, fitted):
+    """No positions in the dataset: an earlier stage's positions are passed on with their threshold;
+    without any, the multiple images of the parametric source's centre under its maximum-likelihood
+    model are solved, with threshold max(3 x their source-plane separation, 0.2")."""
+    import dataclasses
+
+    from lenspipe.pipeline.run import automatic_positions
+
+    _, mask, _, _ = read_dataset(folder / "dataset.fits")
+    positions, threshold, record = automatic_positions({"source_lp": fitted}, ["source_lp"], mask)
+    np.testing.assert_array_equal(positions, fitted.dataset.positions)
+    assert threshold == 0.01 and record["passed_on"] and record["from_stage"] == "source_lp"
+
+    bare = dataclasses.replace(fitted, dataset=dataclasses.replace(fitted.dataset, positions=np.zeros((0, 2))))
+    positions, threshold, record = automatic_positions({"source_lp": bare}, ["source_lp"], mask)
+    tracer = bare.fit.tracer
+    assert len(positions) >= 2 and record["images"] == len(positions) and record["from_stage"] == "source_lp"
+    centre = record["source_centre"]
+    np.testing.assert_allclose(tracer.traced_grids_from(positions)[-1], np.tile(centre, (len(positions), 1)),
+                               atol=1e-6)
+    assert threshold == max(3 * record["separation"], 0.2)
