@@ -63,7 +63,7 @@ def add_query(subparsers) -> None:
         "\"galaxies.lens.mass.einstein_radius > 1.0 & unique_tag == 'lens_3'\". Operators: "
         "== != < <= > >=, & | ~ and parentheses; values: numbers, quoted strings, class names; "
         "operands: fields (unique_tag, name, path_prefix, identifier, parent, completed, "
-        "max_log_likelihood, log_evidence, converged, steps, max_tau, rhat, wall_time_s, fit_log_evidence), model paths (maximum-likelihood value; append "
+        "max_log_likelihood, log_evidence, converged, steps, max_tau, rhat, wall_time_s, fit_log_evidence, warnings, warning_codes), model paths (maximum-likelihood value; append "
         ".median for the median), info[\"key\"] or info.key, latent.name, search.name.")
     parser.add_argument("database", metavar="DATABASE")
     parser.add_argument("expression", nargs="?", default=None, metavar="EXPRESSION",

@@ -57,6 +57,7 @@ FIELDS = {
     "converged": (None, "number", True), "steps": (None, "number", True),
     "max_tau": (None, "number", True), "rhat": (None, "number", True),
     "wall_time_s": (None, "number", True), "fit_log_evidence": (None, "number", True),
+    "warnings": (None, "number", False), "warning_codes": (None, "text", True),
 }
 _SQL_TYPES = {str: "('text')", float: "('integer', 'real')", int: "('integer', 'real')"}
 

@@ -185,6 +185,9 @@ DERIVED_FIELDS = {
     "rhat": """(SELECT MAX("value") FROM json_each("fit"."search", '$.diagnostics.rhat'))""",
     "wall_time_s": """json_extract("fit"."profiling", '$.wall_time_s')""",
     "fit_log_evidence": """json_extract("fit"."summary", '$.fit_log_evidence')""",
+    "warnings": """COALESCE(json_array_length("fit"."summary", '$.warnings'), 0)""",
+    "warning_codes": """(SELECT group_concat(json_extract("value", '$.code'), ',') """
+                     """FROM json_each("fit"."summary", '$.warnings'))""",
 }
 
 _FIT_COLUMNS = ('"fit"."id"', '"fit"."identifier"', '"fit"."unique_tag"', '"fit"."name"',

@@ -6,8 +6,9 @@
 3. Build the masked dataset, the analysis and the chunked likelihood.
 4. Start the walkers (:mod:`.initialise`) and run zeus with checkpoints; a rerun of a
    killed fit resumes from its checkpoint.
-5. Compute latent variables over posterior samples, profile one likelihood call, and
-   write the result file atomically.
+5. Compute latent variables over posterior samples, the warnings of the maximum-likelihood
+   fit (:mod:`lenspipe.results.warnings`), profile one likelihood call, and write the result
+   file atomically.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def run_fit(request: FitRequest):
     from ..results.rebuild import adapt_images_from, analysis_from_settings
     from ..results.reconstruction import reconstruction_from
     from ..results.result_file import ResultDataset, build_result, read_result, write_result
+    from ..results.warnings import fit_warnings
     from .initialise import initial_from_optimiser, initial_from_previous
     from .stages import stage_model_from
 
@@ -189,7 +191,8 @@ def run_fit(request: FitRequest):
     initialisation = output.notes.get("initialisation", initialisation)  # kept through resumes
     samples = output.samples(model)
     latent = _latent(analysis, samples, request.seed)
-    reconstruction = reconstruction_from(analysis.fit_from(samples.max_log_likelihood_instance))
+    best_fit = analysis.fit_from(samples.max_log_likelihood_instance)
+    reconstruction = reconstruction_from(best_fit)
     profiling = analysis.profile_log_likelihood_function(samples.max_log_likelihood_instance)
     profiling["wall_time_s"] = time.perf_counter() - started
     search_json = {**search.to_dict(), "name": request.stage, "settings": settings.to_dict(),
@@ -209,6 +212,11 @@ def run_fit(request: FitRequest):
         convergence=output.diagnostics, reconstruction=reconstruction,
     )
     result.summary["latent"] = latent
+    result.summary["warnings"] = fit_warnings(model, result.summary, best_fit, mask, positions=positions,
+                                              threshold=settings.positions.threshold,
+                                              diagnostics=output.diagnostics)
+    for warning in result.summary["warnings"]:
+        _LOG.warning("%s / %s: %s", request.unique_tag, request.stage, warning["message"])
     write_result(request.out, result)
     _LOG.info("wrote %s (%.1f s)", request.out, profiling["wall_time_s"])
     if not request.keep_checkpoint:

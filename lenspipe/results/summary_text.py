@@ -228,6 +228,9 @@ def _likelihood(result) -> list[str]:
         what = "" if reconstruction is None else (f" ({reconstruction.mesh} {len(reconstruction.values)} pixels, "
                                                   f"{reconstruction.regularization})")
         lines.append(_line("fit log evidence", f"{float(fit_evidence):.3f}{what}"))
+    warnings = summary.get("warnings") or []
+    lines += ["", f"warnings ({len(warnings)})" if warnings else "warnings: none"]
+    lines += [f"  ! [{w.get('code')}] {w.get('message')}" for w in warnings]
     return lines
 
 
@@ -240,8 +243,9 @@ def summary_text(result) -> str:
     split-R-hat and the walker-by-walker value, converged,
     evaluations, discarded, wall time, evaluations per second); the parameters (maximum-likelihood value, weighted
     median, values at 1 and 3 sigma); the latent variables likewise (no
-    maximum-likelihood value); the maximum log-likelihood and log evidence, and a
-    pixelized source's fit log evidence.
+    maximum-likelihood value); the maximum log-likelihood and log evidence, a
+    pixelized source's fit log evidence, and the fit's warnings
+    (:mod:`lenspipe.results.warnings`).
     Numbers have 5 significant figures, log-likelihoods 3 decimals.
 
     Parameters

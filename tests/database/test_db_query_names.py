@@ -30,11 +30,14 @@ def _fixed_mass_result(einstein_radius: float):
     parameters = rng.normal(0.0, 0.05, size=(50, model.prior_count))
     reconstruction = Reconstruction("source", "Rectangular", "Constant", rng.normal(size=(9, 2)), rng.normal(size=9),
                                     np.ones(9), np.ones(9), -1234.5, {"chi_squared": 10.0})
-    return build_result(unique_tag="fixed_lens", name="light_lp", model=model,
-                        search=_diagnostics(True, [2.0, 3.0], [1.001, 1.002]),
-                        parameters=parameters, log_likelihood=-rng.uniform(1, 2, 50),
-                        log_prior=np.zeros(50), dataset=dataset(7), profiling={"wall_time_s": 12.5},
-                        reconstruction=reconstruction)
+    result = build_result(unique_tag="fixed_lens", name="light_lp", model=model,
+                          search=_diagnostics(True, [2.0, 3.0], [1.001, 1.002]),
+                          parameters=parameters, log_likelihood=-rng.uniform(1, 2, 50),
+                          log_prior=np.zeros(50), dataset=dataset(7), profiling={"wall_time_s": 12.5},
+                          reconstruction=reconstruction)
+    result.summary["warnings"] = [{"code": "prior_edge", "message": "at the edge"},
+                                  {"code": "positions_apart", "message": "apart"}]
+    return result
 
 
 @pytest.fixture
@@ -99,14 +102,19 @@ def test_converged_max_tau_rhat_and_wall_time_are_queryable(database):
         # a pixelized fit's log evidence (null for the parametric fits)
         assert list(agg.query("fit_log_evidence < -1000").values("unique_tag")) == ["fixed_lens"]
         assert list(agg.order_by("unique_tag").values("fit_log_evidence")) == [-1234.5, None, None]
+        # the fits to look at: those with warnings, and which
+        assert list(agg.query("warnings > 0").values("unique_tag")) == ["fixed_lens"]
+        assert list(agg.order_by("unique_tag").values("warnings")) == [2, 0, 0]
+        assert list(agg.query("warning_codes == 'prior_edge,positions_apart'").values("unique_tag")) == ["fixed_lens"]
 
 
 def test_fit_summary_has_the_diagnostics_columns(database):
     with sqlite3.connect(database) as connection:
         rows = connection.execute('SELECT "unique_tag", "converged", "steps", "max_tau", "rhat", "wall_time_s", '
-                                  '"fit_log_evidence" FROM "fit_summary" ORDER BY "unique_tag"').fetchall()
-    assert rows == [("fixed_lens", 1, 100, 3.0, 1.002, 12.5, -1234.5), ("lens_1", 0, 100, 55.0, 1.2, None, None),
-                    ("lens_2", 1, 100, 5.0, 1.004, None, None)]
+                                  '"fit_log_evidence", "warnings", "warning_codes" FROM "fit_summary" '
+                                  'ORDER BY "unique_tag"').fetchall()
+    assert rows == [("fixed_lens", 1, 100, 3.0, 1.002, 12.5, -1234.5, 2, "prior_edge,positions_apart"),
+                    ("lens_1", 0, 100, 55.0, 1.2, None, None, 0, None), ("lens_2", 1, 100, 5.0, 1.004, None, None, 0, None)]
 
 
 def test_a_value_is_found_whether_free_or_fixed(database):

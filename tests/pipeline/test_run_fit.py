@@ -60,6 +60,8 @@ def test_the_search_json_records_the_settings_with_the_datasets_threshold(fitted
     assert settings.search.nwalkers == 8 and settings.initialise.mode == "prior"
     assert fitted.search["settings_hash"] == settings.identity_hash()
     assert fitted.search["initialisation"] == {"mode": "prior"}
+    # ten steps do not converge: the summary says so among its warnings
+    assert "not_converged" in [warning["code"] for warning in fitted.summary["warnings"]]
 
 
 def test_a_rebuilt_analysis_gives_the_samplers_log_likelihood(fitted):

@@ -1,0 +1,155 @@
+"""Warnings a lens modeller wants on every fit: solutions that look converged but are not right.
+
+:func:`fit_warnings` checks one fit after its search and returns a list of
+``{"code": ..., "message": ...}``, stored as the result summary's ``warnings`` and shown by
+``lenspipe show``, the report and the database (``warnings`` counts them; the ``fit_summary``
+column ``warning_codes`` lists their codes). The codes:
+
+``prior_edge``
+    A free parameter's posterior reaches a limit of its prior (:func:`prior_edge_warnings`):
+    the data wanted a value the prior forbids (a source effective radius run to the 30" edge,
+    a regularization coefficient at its bound).
+``source_larger_than_mask``
+    More than :data:`OUTSIDE_FRACTION` of a parametric source's lensed light (unblurred, at
+    its solved intensities) falls outside the fitted pixels: the source is fitting the lens
+    light or the sky, not the arcs.
+``source_off_arcs``
+    A parametric source's centre has fewer than two images under the maximum-likelihood mass:
+    it does not sit on multiply-imaged arcs.
+``positions_apart``
+    The dataset's positions trace to source-plane points further apart than the positions
+    threshold under the maximum-likelihood mass.
+``not_converged``
+    The search stopped before the stopping rule (docs/pipeline.md) was met.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fit_warnings", "EDGE_FRACTION", "OUTSIDE_FRACTION", "CODES"]
+
+#: A 3-sigma value closer to a prior limit than this fraction of the median's distance to it reaches it.
+EDGE_FRACTION = 0.1
+#: The largest fraction of a source's lensed light that may fall outside the mask.
+OUTSIDE_FRACTION = 0.5
+CODES = ("prior_edge", "source_larger_than_mask", "source_off_arcs", "positions_apart", "not_converged")
+
+
+def _warning(code, message) -> dict:
+    return {"code": code, "message": message}
+
+
+def prior_edge_warnings(model, summary: dict) -> list:
+    """``prior_edge`` for each free parameter whose posterior reaches a finite limit of its prior.
+
+    Reaching: the 3-sigma value on the limit's side lies closer to the limit than
+    :data:`EDGE_FRACTION` of the distance from the median to the limit (for a Gaussian
+    posterior, the limit is within about 3.3 sigma of the median), so the prior cuts the
+    posterior. A compact source (effective radius 0.1 +- 0.02" on a 0-30" prior) is not
+    flagged; one run to the 30" edge is.
+    """
+    median, errors = summary.get("median_pdf_instance", {}), summary.get("errors", {})
+    out = []
+    for path, prior in zip(model.paths, model.priors_ordered):
+        lower, upper = prior.limits
+        value, bounds = median.get(path), errors.get(path, {})
+        if value is None:
+            continue
+        for side, limit, bound in (("lower", lower, bounds.get("lower_3")), ("upper", upper, bounds.get("upper_3"))):
+            if bound is None or not np.isfinite(limit):
+                continue
+            if abs(limit - bound) <= EDGE_FRACTION * abs(limit - value):
+                out.append(_warning("prior_edge", f"{path}: the posterior (median {value:.4g}, 3 sigma {bound:.4g}) "
+                                                  f"reaches the {side} limit {limit:.4g} of its prior; widen the "
+                                                  "prior or check the model"))
+    return out
+
+
+def _source_terms(tracer):
+    last = len(tracer.planes) - 1
+    return [(galaxy, profile) for galaxy, plane in zip(tracer.galaxies, tracer.plane_index_of_galaxy)
+            if plane == last for profile in galaxy.light_profiles.values()]
+
+
+def source_warnings(fit, mask, pixel_scale) -> list:
+    """``source_larger_than_mask`` and ``source_off_arcs`` for a fit's parametric source."""
+    from ..lensing.image_solver import multiple_images_from
+
+    tracer = fit.tracer_with_intensities
+    terms = _source_terms(tracer)
+    if not terms:
+        return []
+    out = []
+    fitted = mask.masked_grid
+    half_width = float(np.max(np.abs(fitted))) + pixel_scale
+    # the lensed source on a grid twice the mask's extent (2x coarser than the data: 4x the area,
+    # the same number of points), each point inside or outside the fitted pixels
+    step = 2 * pixel_scale
+    axis = np.arange(-2 * half_width + step / 2, 2 * half_width, step)
+    yy, xx = np.meshgrid(axis[::-1], axis, indexing="ij")
+    grid = np.stack([yy.ravel(), xx.ravel()], axis=-1)
+    traced = tracer.traced_grids_from(grid)[-1]
+    light = sum(np.asarray(profile.image_from(traced), dtype=float).reshape(-1) for _, profile in terms)
+    shape = mask.array.shape
+    rows = np.clip(np.round((shape[0] - 1) / 2 - grid[:, 0] / pixel_scale).astype(int), -1, shape[0])
+    columns = np.clip(np.round((shape[1] - 1) / 2 + grid[:, 1] / pixel_scale).astype(int), -1, shape[1])
+    on_image = (rows >= 0) & (rows < shape[0]) & (columns >= 0) & (columns < shape[1])
+    inside = np.zeros(len(grid), dtype=bool)
+    inside[on_image] = ~mask.array[rows[on_image], columns[on_image]]
+    total = float(np.sum(np.abs(light)))
+    if total > 0:
+        outside = float(np.sum(np.abs(light[~inside]))) / total
+        if outside > OUTSIDE_FRACTION:
+            out.append(_warning("source_larger_than_mask",
+                                f"{100 * outside:.0f} % of the source's lensed light falls outside the mask "
+                                f"(within {2 * half_width:.3g}\"): the source is fitting light that is not the arcs"))
+    centre = next((profile.centre for _, profile in terms if getattr(profile, "centre", None) is not None), None)
+    if centre is not None:
+        centre = tuple(float(np.asarray(c).reshape(())) for c in centre)
+        images = multiple_images_from(tracer, centre, half_width, pixel_scale=max(pixel_scale, 0.02))
+        if len(images) < 2:
+            out.append(_warning("source_off_arcs", f"the source centre ({centre[0]:.3g}, {centre[1]:.3g})\" has "
+                                                   f"{len(images)} image(s) within the mask's extent: it is not on "
+                                                   "multiply-imaged arcs"))
+    return out
+
+
+def positions_warnings(fit, positions, threshold) -> list:
+    """``positions_apart`` when the positions do not meet within the threshold in the source plane."""
+    from ..lensing.image_solver import source_plane_separation
+
+    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    if len(positions) < 2 or not threshold:
+        return []
+    separation = source_plane_separation(fit.tracer, positions)
+    if separation <= threshold:
+        return []
+    return [_warning("positions_apart", f"the positions trace to source-plane points {separation:.3g}\" apart, "
+                                        f"more than the threshold {threshold:.3g}\"")]
+
+
+def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diagnostics=None) -> list:
+    """Every warning of one fit (module docstring), in the order of :data:`CODES`.
+
+    Parameters
+    ----------
+    model : Model
+    summary : dict
+        The result's summary (``median_pdf_instance``, ``errors``).
+    fit : FitImaging
+        The maximum-likelihood fit.
+    mask : Mask
+    positions : array_like, shape (K, 2)
+    threshold : float
+        The positions threshold (arcsec; 0: no penalty).
+    diagnostics : dict, optional
+        The search's diagnostics (``converged``).
+    """
+    out = prior_edge_warnings(model, summary)
+    out += source_warnings(fit, mask, mask.pixel_scale)
+    out += positions_warnings(fit, positions, threshold)
+    if diagnostics is not None and diagnostics.get("converged") is False:
+        out.append(_warning("not_converged", f"the search stopped at {diagnostics.get('steps')} steps before the "
+                                             "stopping rule was met; raise search.max_steps and rerun to extend it"))
+    return out

@@ -1,0 +1,94 @@
+"""Warnings on fits made to fail: a source at its prior's edge and larger than the mask, a source
+off the arcs, positions that do not meet, an unconverged search; and none on a good fit."""
+
+import numpy as np
+import pytest
+
+from lenspipe.data import Mask, simulate_imaging
+from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
+from lenspipe.lensing import Galaxy, Tracer
+from lenspipe.model import Collection, Model, UniformPrior
+from lenspipe.profiles import Isothermal, Sersic
+from lenspipe.results.warnings import fit_warnings
+
+MASS = Isothermal(centre=(0.0, 0.0), ell_comps=(0.05, -0.03), einstein_radius=1.0)
+
+
+def _psf():
+    k = np.arange(5) - 2
+    psf = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / 1.28)
+    return psf / psf.sum()
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    source = Sersic(centre=(0.05, 0.02), ell_comps=(0.1, 0.0), intensity=2.0, effective_radius=0.2, sersic_index=1.0)
+    imaging, _ = simulate_imaging(Tracer([Galaxy(0.5, mass=MASS), Galaxy(1.0, bulge=source)]), (40, 40), 0.1, _psf(),
+                                  exposure_time=1000.0, background_sky=0.1, seed=2, sub_size=4)
+    mask = Mask.circular((40, 40), 0.1, 1.8)
+    return MaskedImaging(imaging, mask, over_sampling=1, planner_effort="FFTW_ESTIMATE", wisdom_path=False), mask
+
+
+def _model():
+    source = Model(Galaxy, redshift=1.0, bulge=Model(Sersic, effective_radius=UniformPrior(0.0, 30.0)))
+    lens = Model(Galaxy, redshift=0.5, mass=Model(Isothermal, einstein_radius=UniformPrior(0.5, 2.0)))
+    return Collection(galaxies=Collection(lens=lens, source=source))
+
+
+def _fit(dataset, source):
+    return FitImaging(dataset, Tracer([Galaxy(0.5, mass=MASS), Galaxy(1.0, bulge=source)]))
+
+
+def _summary(median, sigma):
+    """A summary with Gaussian 3-sigma values, clipped to the priors' limits like real samples."""
+    limits = {"galaxies.lens.mass.einstein_radius": (0.5, 2.0), "galaxies.source.bulge.effective_radius": (0.0, 30.0)}
+    errors = {path: {"lower_3": max(value - 3 * sigma[path], limits[path][0]),
+                     "upper_3": min(value + 3 * sigma[path], limits[path][1])} for path, value in median.items()}
+    return {"median_pdf_instance": median, "errors": errors}
+
+
+def _codes(warnings):
+    return [w["code"] for w in warnings]
+
+
+def test_a_good_fit_has_no_warnings(dataset):
+    masked, mask = dataset
+    fit = _fit(masked, Sersic(centre=(0.05, 0.02), ell_comps=(0.1, 0.0), intensity=2.0, effective_radius=0.2,
+                              sersic_index=1.0))
+    # a compact source (0.1 +- 0.02" on a 0-30" prior) is not at the prior's edge
+    summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, "galaxies.source.bulge.effective_radius": 0.1},
+                       {"galaxies.lens.mass.einstein_radius": 0.01, "galaxies.source.bulge.effective_radius": 0.02})
+    images = np.array([[1.05, 0.02], [-0.95, 0.02]])  # close to the images of the source centre
+    assert fit_warnings(_model(), summary, fit, mask, positions=images, threshold=0.3,
+                        diagnostics={"converged": True, "steps": 900}) == []
+
+
+def test_a_source_run_to_its_prior_edge_and_beyond_the_mask_is_flagged(dataset):
+    """The failure issue 15 saw on real SLACS lenses: the source's effective radius at the 30" edge of its
+    prior, its light spread far outside the mask."""
+    masked, mask = dataset
+    fit = _fit(masked, Sersic(centre=(0.05, 0.02), ell_comps=(0.1, 0.0), intensity=0.01, effective_radius=29.5,
+                              sersic_index=1.0))
+    summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, "galaxies.source.bulge.effective_radius": 29.5},
+                       {"galaxies.lens.mass.einstein_radius": 0.01, "galaxies.source.bulge.effective_radius": 0.3})
+    warnings = fit_warnings(_model(), summary, fit, mask)
+    assert _codes(warnings) == ["prior_edge", "source_larger_than_mask"]
+    assert "galaxies.source.bulge.effective_radius" in warnings[0]["message"] and "upper limit 30" in warnings[0]["message"]
+    assert "% of the source's lensed light falls outside the mask" in warnings[1]["message"]
+
+
+def test_a_source_off_the_arcs_positions_apart_and_an_unconverged_search_are_flagged(dataset):
+    masked, mask = dataset
+    fit = _fit(masked, Sersic(centre=(1.4, 1.2), ell_comps=(0.0, 0.0), intensity=2.0, effective_radius=0.1,
+                              sersic_index=1.0))
+    sigma = {"galaxies.lens.mass.einstein_radius": 0.01, "galaxies.source.bulge.effective_radius": 0.01}
+    median = {"galaxies.lens.mass.einstein_radius": 1.0, "galaxies.source.bulge.effective_radius": 0.1}
+    positions = np.array([[1.05, 0.02], [-0.5, 0.3]])
+    warnings = fit_warnings(_model(), _summary(median, sigma), fit, mask, positions=positions,
+                            threshold=0.2, diagnostics={"converged": False, "steps": 5000})
+    # singly imaged, its one image lands 2.8" out, beyond the 1.8" mask
+    assert _codes(warnings) == ["source_larger_than_mask", "source_off_arcs", "positions_apart", "not_converged"]
+    assert "0 image(s)" in warnings[1]["message"] and "5000 steps" in warnings[3]["message"]
+    # the lower edge too
+    median["galaxies.lens.mass.einstein_radius"] = 0.51
+    assert "lower limit 0.5" in fit_warnings(_model(), _summary(median, sigma), fit, mask)[0]["message"]
