@@ -166,7 +166,7 @@ OPTIONS = {
     "prepare": ["--name", "--data", "--noise", "--psf", "--hdu", "--pixel-scale", "--noise-kind", "--mask-radius",
                 "--mask-file", "--redshift-lens", "--redshift-source", "--centre", "--cutout",
                 "--subtract-sky", "--positions", "--positions-threshold", "--info", "--out", "--preview"],
-    "show": ["result", "--fit-plot", "--corner-plot", "--summary", "--truth"],
+    "show": ["result", "--fit-plot", "--source-plot", "--corner-plot", "--corner-select", "--summary", "--truth"],
     "ingest": ["RESULTS_DIR", "--database", "--pattern", "--jobs", "--progress"],
     "query": ["DATABASE", "EXPRESSION", "--columns", "--format", "--order-by", "--descending", "--limit",
               "--all"],

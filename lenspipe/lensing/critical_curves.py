@@ -1,4 +1,4 @@
-"""Tangential critical curves and the effective Einstein radius.
+"""Critical curves, caustics and the effective Einstein radius.
 
 The tangential eigenvalue of the lens-mapping Jacobian, ``lambda_t = 1 - kappa - gamma``,
 is evaluated on a regular grid; its zero contour (marching squares, via contourpy,
@@ -13,7 +13,8 @@ from __future__ import annotations
 import contourpy
 import numpy as np
 
-__all__ = ["tangential_eigen_value_map", "tangential_critical_curves", "einstein_radius_from_tracer"]
+__all__ = ["tangential_eigen_value_map", "tangential_critical_curves", "critical_curves_and_caustics",
+           "einstein_radius_from_tracer"]
 
 
 def _square_grid(centre, half_width, pixels):
@@ -24,29 +25,56 @@ def _square_grid(centre, half_width, pixels):
     return y, x, np.stack([yy.ravel(), xx.ravel()], axis=-1)
 
 
-def tangential_eigen_value_map(tracer, centre, half_width, pixels):
-    """``lambda_t`` on a square grid of ``pixels`` x ``pixels`` centred on ``centre`` (arcsec).
-
-    Returns the grid's y and x axes (arcsec) and the map (rows of y).
-    """
+def _eigen_value_maps(tracer, centre, half_width, pixels):
+    """The grid's y and x axes (arcsec) and ``(lambda_t, lambda_r)`` maps (rows of y)."""
     y, x, grid = _square_grid(centre, half_width, pixels)
     step = 1e-3 * (2.0 * half_width / pixels)
     jac = tracer.jacobian_from(grid, step=step)
     trace_half = 0.5 * (jac[:, 0, 0] + jac[:, 1, 1])
     det = jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]
     disc = np.sqrt(np.maximum(trace_half**2 - det, 0.0))
-    return y, x, (trace_half - disc).reshape(pixels, pixels)
+    return y, x, (trace_half - disc).reshape(pixels, pixels), (trace_half + disc).reshape(pixels, pixels)
+
+
+def tangential_eigen_value_map(tracer, centre, half_width, pixels):
+    """``lambda_t = 1 - kappa - gamma`` on a square grid of ``pixels`` x ``pixels`` centred on ``centre`` (arcsec).
+
+    Returns the grid's y and x axes (arcsec) and the map (rows of y).
+    """
+    y, x, tangential, _ = _eigen_value_maps(tracer, centre, half_width, pixels)
+    return y, x, tangential
+
+
+def _closed_zero_contours(x, y, values):
+    generator = contourpy.contour_generator(x, y, values, line_type="Separate")
+    return [np.stack([line[:, 1], line[:, 0]], axis=-1) for line in generator.lines(0.0)
+            if len(line) > 3 and np.allclose(line[0], line[-1])]
 
 
 def tangential_critical_curves(tracer, centre=(0.0, 0.0), half_width=4.0, pixels=400):
     """Closed tangential critical curves as a list of (M, 2) ``(y, x)`` arrays (arcsec)."""
     y, x, lam = tangential_eigen_value_map(tracer, centre, half_width, pixels)
-    generator = contourpy.contour_generator(x, y, lam, line_type="Separate")
-    curves = []
-    for line in generator.lines(0.0):
-        if len(line) > 3 and np.allclose(line[0], line[-1]):
-            curves.append(np.stack([line[:, 1], line[:, 0]], axis=-1))
-    return curves
+    return _closed_zero_contours(x, y, lam)
+
+
+def critical_curves_and_caustics(tracer, centre=(0.0, 0.0), half_width=4.0, pixels=400) -> dict:
+    """Tangential and radial critical curves and their caustics, for pictures.
+
+    Returns
+    -------
+    dict
+        ``tangential_critical_curves``, ``radial_critical_curves`` (zero contours of
+        ``lambda_t = 1 - kappa - gamma`` and ``lambda_r = 1 - kappa + gamma``) and
+        ``tangential_caustics``, ``radial_caustics`` (the curves traced to the last plane):
+        lists of closed (M, 2) ``(y, x)`` arrays, arcsec. A singular isothermal profile has
+        no radial critical curve (an empty list).
+    """
+    y, x, tangential, radial = _eigen_value_maps(tracer, centre, half_width, pixels)
+    out = {"tangential_critical_curves": _closed_zero_contours(x, y, tangential),
+           "radial_critical_curves": _closed_zero_contours(x, y, radial)}
+    for kind in ("tangential", "radial"):
+        out[f"{kind}_caustics"] = [tracer.traced_grids_from(curve)[-1] for curve in out[f"{kind}_critical_curves"]]
+    return out
 
 
 def _area(curve):

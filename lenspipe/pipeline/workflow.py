@@ -162,7 +162,8 @@ class WorkflowPlan:
         for lens in self.lenses:
             for stage in self.stages:
                 folder = f"{RESULTS}/{lens}/{stage}"
-                outputs += [f"{folder}/fit.png", f"{folder}/corner.png", f"{folder}/summary.txt"]
+                outputs += [f"{folder}/fit.png", f"{folder}/source.png", f"{folder}/corner.png",
+                            f"{folder}/summary.txt"]
         return outputs + [f"{RESULTS}/lenspipe.sqlite", f"{RESULTS}/summary.csv"]
 
     # --------------------------------------------------------- rule helpers

@@ -1,6 +1,6 @@
-"""Figures of a fit: the fit subplot and a corner plot of the posterior.
+"""Figures of a fit: the fit subplot (the corner plot is :mod:`.posterior_plot`).
 
-Both functions draw on a :class:`matplotlib.figure.Figure` with its own
+The functions here draw on a :class:`matplotlib.figure.Figure` with its own
 :class:`~matplotlib.backends.backend_agg.FigureCanvasAgg`; pyplot is never
 imported, so no global state (backend, current figure, rcParams) changes, the
 functions are safe to call from threads and an interactive user's backend is
@@ -18,9 +18,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..search.samples import probability_at_sigma, weighted_quantile
 
-__all__ = ["fit_subplot", "corner_plot", "short_labels", "corner_inches"]
+__all__ = ["fit_subplot", "corner_plot", "short_labels", "corner_inches", "draw_curves", "mesh_panel"]
+
+from .posterior_plot import corner_inches, corner_plot, short_labels  # noqa: E402  (their home since issue 15)
 
 DPI = 100
 FIT_INCHES = (14.0, 7.0)  # 1400 x 700 pixels at DPI
@@ -114,6 +115,45 @@ def _panel(figure, ax, array, *, extent, cmap, vmin, vmax, title, units):
     return image
 
 
+#: How critical curves and caustics are drawn: tangential solid, radial dashed.
+CURVE_STYLES = {"tangential": dict(color="white", linewidth=1.0, linestyle="-"),
+                "radial": dict(color="orange", linewidth=1.0, linestyle="--")}
+
+
+def draw_curves(ax, curves):
+    """Draw ``{"tangential": [(M, 2) (y, x)], "radial": [...]}`` curves on an axis (limits kept)."""
+    limits = ax.get_xlim(), ax.get_ylim()
+    for kind, lines in (curves or {}).items():
+        for line in lines:
+            line = np.asarray(line, dtype=float)
+            ax.plot(line[:, 1], line[:, 0], **CURVE_STYLES.get(kind, CURVE_STYLES["tangential"]))
+    ax.set_xlim(*limits[0])
+    ax.set_ylim(*limits[1])
+
+
+def mesh_panel(figure, ax, vertices, values, *, extent, cmap="viridis", title, units, vmin=None, vmax=None):
+    """A source reconstruction drawn on its mesh: linear interpolation over the triangulation of its
+    (y, x) vertices (exact for a Delaunay mesh; a rectangular mesh's pixel centres triangulated)."""
+    import matplotlib.tri
+
+    vertices, values = np.asarray(vertices, dtype=float), np.asarray(values, dtype=float)
+    triangulation = matplotlib.tri.Triangulation(vertices[:, 1], vertices[:, 0])
+    low, high = (np.nanmin(values), np.nanmax(values)) if vmin is None else (vmin, vmax)
+    image = ax.tripcolor(triangulation, values, shading="gouraud", cmap=_cmap(cmap), vmin=low, vmax=high)
+    ax.set_aspect("equal")
+    left, right, bottom, top = extent
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("x (arcsec)", fontsize=8)
+    ax.set_ylabel("y (arcsec)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    bar = figure.colorbar(image, ax=ax, shrink=0.85)
+    bar.set_label(units, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    return image
+
+
 def _check_shape(name, array, shape):
     if array.shape != shape:
         raise ValueError(f"fit_subplot: {name} has shape {array.shape} but data has {shape}; "
@@ -122,7 +162,8 @@ def _check_shape(name, array, shape):
 
 def fit_subplot(path, *, data, model_image, residual_map, normalized_residual_map,
                 source_image=None, source_extent=None, mask=None, pixel_scale, title="",
-                lens_light_subtracted=None, units="e-/s") -> Path:
+                lens_light_subtracted=None, units="e-/s", critical_curves=None, caustics=None,
+                source_mesh=None) -> Path:
     """Save the subplot of an imaging fit as a 1400 x 700 pixel PNG.
 
     Panels (2 rows x 3): data, model image, lens-light-subtracted data (when
@@ -154,6 +195,13 @@ def fit_subplot(path, *, data, model_image, residual_map, normalized_residual_ma
         Data minus the lens galaxy's model light.
     units : str
         Units of the image values, for the colour bars.
+    critical_curves, caustics : dict, optional
+        ``{"tangential": [(M, 2) (y, x) arcsec], "radial": [...]}``: critical curves drawn on the
+        data, model and lens-light-subtracted panels, caustics on the source panel (tangential
+        white, radial dashed orange).
+    source_mesh : (vertices (S, 2), values (S,)), optional
+        A pixelized source's reconstruction, drawn on its mesh in the source panel (in place
+        of ``source_image``) over ``source_extent``.
 
     Returns
     -------
@@ -201,8 +249,15 @@ def fit_subplot(path, *, data, model_image, residual_map, normalized_residual_ma
         _panel(figure, ax, array, extent=extent, cmap=cmap, vmin=low, vmax=high, title=name,
                units=unit)
         _zoom(ax, fitted, float(pixel_scale))
+        if cmap == "viridis":
+            draw_curves(ax, critical_curves)
 
-    if source_image is not None:
+    if source_mesh is not None:
+        ymin, ymax, xmin, xmax = map(float, source_extent)
+        mesh_panel(figure, axes[1, 2], *source_mesh, extent=(xmin, xmax, ymin, ymax),
+                   title="Source reconstruction", units=units)
+        draw_curves(axes[1, 2], caustics)
+    elif source_image is not None:
         source = np.ma.masked_invalid(np.asarray(source_image, dtype=float))
         if source_extent is None:
             source_box = extent
@@ -212,206 +267,9 @@ def fit_subplot(path, *, data, model_image, residual_map, normalized_residual_ma
         _panel(figure, axes[1, 2], source, extent=source_box, cmap="viridis",
                vmin=_limits(source)[0], vmax=_limits(source)[1], title="Source plane",
                units=units)
+        draw_curves(axes[1, 2], caustics)
     else:
         axes[1, 2].set_axis_off()
     if title:
         figure.suptitle(title, fontsize=12)
-    return _save(figure, path)
-
-
-# --------------------------------------------------------------------------- corner plot
-
-
-def short_labels(paths) -> list[str]:
-    """Short axis labels for dotted parameter paths.
-
-    ``galaxies.lens.mass.einstein_radius`` becomes ``lens.mass.einstein_radius``
-    and ``galaxies.lens.mass.centre.centre_0`` becomes ``lens.mass.centre_0``: a
-    leading ``galaxies`` is dropped, a tuple's group name is dropped before its
-    split component, and at most the last three parts are kept. A label that
-    would be shared by two paths stays the full path.
-    """
-    labels = []
-    for path in paths:
-        parts = str(path).split(".")
-        if len(parts) > 1 and parts[0] == "galaxies":
-            parts = parts[1:]
-        if len(parts) > 1 and parts[-1].startswith(parts[-2] + "_"):
-            parts = parts[:-2] + parts[-1:]
-        labels.append(".".join(parts[-3:]))
-    return [label if labels.count(label) == 1 else str(path)
-            for label, path in zip(labels, paths)]
-
-
-def corner_inches(k: int) -> float:
-    """Side in inches of the square corner plot of ``k`` parameters (1.5 per panel)."""
-    return round(1.2 + 1.5 * k, 2)
-
-
-# Fractions of probability inside the 1- and 2-sigma contours of a 2-D
-# Gaussian, 1 - exp(-s^2 / 2): the 1-sigma contour's shadow on an axis is the
-# 1-D 1-sigma interval (the convention of the ``corner`` package).
-_MASS_2D = tuple(1.0 - np.exp(-0.5 * s**2) for s in (1.0, 2.0))
-_FILL = ("#c6dbef", "#6baed6")
-_LINE = "#08519c"
-_TRUTH = "tab:red"
-
-
-def _ranges(values, truths):
-    ranges = []
-    for i in range(values.shape[1]):
-        column = values[:, i]
-        low, high = (float(column.min()), float(column.max())) if column.size else (0.0, 1.0)
-        if truths[i] is not None:
-            low, high = min(low, truths[i]), max(high, truths[i])
-        pad = 0.02 * (high - low) if high > low else 1e-3 * max(abs(low), 1.0)
-        ranges.append((low - pad, high + pad))
-    return ranges
-
-
-def _density_levels(histogram):
-    """Densities enclosing 2 and 1 sigma (2-D) of a histogram, increasing; [] if none."""
-    flat = np.sort(histogram.ravel())[::-1]
-    total = flat.sum()
-    if total <= 0:
-        return []
-    cumulative = np.cumsum(flat) / total
-    levels = [flat[min(np.searchsorted(cumulative, mass), flat.size - 1)]
-              for mass in reversed(_MASS_2D)]
-    return [level for level in np.unique(levels) if 0 < level < flat[0]]
-
-
-def _diagonal(ax, x, weight, x_range, bins, truth):
-    counts, edges = np.histogram(x, bins=bins, range=x_range, weights=weight)
-    ax.stairs(counts, edges, color=_LINE, linewidth=1.0)
-    ax.set_ylim(0, 1.1 * (counts.max() or 1.0))
-    ax.set_yticks([])
-    if x.size:
-        p = probability_at_sigma(1.0)
-        low, median, high = weighted_quantile(x, [0.5 * (1 - p), 0.5, 0.5 * (1 + p)], weight)
-        ax.axvline(median, color=_LINE, linewidth=1.0)
-        for bound in (low, high):
-            ax.axvline(bound, color=_LINE, linewidth=0.8, linestyle="--")
-        ax.set_title(f"{median:.4g} +{high - median:.2g} -{median - low:.2g}", fontsize=7)
-    if truth is not None:
-        ax.axvline(truth, color=_TRUTH, linewidth=1.0)
-
-
-def _off_diagonal(ax, x, y, weight, x_range, y_range, bins, truths):
-    step = max(1, x.size // 1000)
-    ax.scatter(x[::step], y[::step], s=0.5, color="0.6", alpha=0.4, linewidths=0,
-               rasterized=True)
-    if x.size > 1:
-        from scipy.ndimage import gaussian_filter
-
-        histogram, x_edges, y_edges = np.histogram2d(x, y, bins=bins, range=[x_range, y_range],
-                                                     weights=weight)
-        histogram = gaussian_filter(histogram, 1.0).T  # light smoothing; rows are y
-        levels = _density_levels(histogram)
-        x_mid, y_mid = 0.5 * (x_edges[1:] + x_edges[:-1]), 0.5 * (y_edges[1:] + y_edges[:-1])
-        if levels:
-            top = histogram.max()
-            ax.contourf(x_mid, y_mid, histogram, levels=[*levels, top],
-                        colors=_FILL[-len(levels):], alpha=0.8)
-            ax.contour(x_mid, y_mid, histogram, levels=levels, colors=_LINE, linewidths=0.8)
-    if truths[0] is not None:
-        ax.axvline(truths[0], color=_TRUTH, linewidth=0.8)
-    if truths[1] is not None:
-        ax.axhline(truths[1], color=_TRUTH, linewidth=0.8)
-    ax.set_xlim(*x_range)
-    ax.set_ylim(*y_range)
-
-
-def _style_axis(ax, row, column, k, labels):
-    ax.xaxis.set_major_locator(MaxNLocator(3, prune="both"))
-    ax.tick_params(labelsize=6, length=2)
-    if row == k - 1:
-        ax.set_xlabel(labels[column], fontsize=7)
-        for tick in ax.get_xticklabels():
-            tick.set_rotation(45)
-    else:
-        ax.tick_params(labelbottom=False)
-    if row != column:
-        ax.yaxis.set_major_locator(MaxNLocator(3, prune="both"))
-        if column == 0:
-            ax.set_ylabel(labels[row], fontsize=7)
-            for tick in ax.get_yticklabels():
-                tick.set_rotation(45)
-        else:
-            ax.tick_params(labelleft=False)
-
-
-def corner_plot(path, *, parameters, weight, paths, truths=None, max_parameters=12, bins=30,
-                title="") -> Path:
-    """Save a lower-triangle corner plot of weighted posterior samples as a PNG.
-
-    The diagonal holds each parameter's weighted 1-D histogram with its median
-    (solid) and 1-sigma interval (dashed), the value written above. Below it,
-    each pair's smoothed weighted 2-D histogram is drawn as filled contours
-    enclosing 1 and 2 sigma of a 2-D Gaussian (39.3 % and 86.5 %) over a
-    scatter of (at most about 1000) samples. Samples of zero weight or with a
-    non-finite parameter are left out. The figure is square,
-    :func:`corner_inches` inches on a side at 100 dpi.
-
-    Parameters
-    ----------
-    path : str or Path
-        PNG written here (parent folders are created).
-    parameters : array_like, shape (n, k)
-    weight : array_like, shape (n,) or None
-        Non-negative sample weights (equal if None).
-    paths : list of str
-        The k dotted parameter paths; labels are :func:`short_labels` of them.
-    truths : dict of str -> float, optional
-        True values, drawn as red lines, by path.
-    max_parameters : int
-        Only the first ``max_parameters`` parameters are plotted (the title says so).
-    bins : int
-        Histogram bins per axis.
-    title : str
-        Figure title.
-
-    Returns
-    -------
-    Path
-    """
-    values = np.atleast_2d(np.asarray(parameters, dtype=float))
-    paths = [str(p) for p in paths]
-    n, k_all = values.shape
-    weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float).reshape(-1)
-    if k_all != len(paths) or weight.shape != (n,):
-        raise ValueError(f"corner_plot: parameters {values.shape} need {k_all} paths and "
-                         f"{n} weights; got {len(paths)} paths and {weight.shape} weights.")
-    if k_all == 0 or max_parameters < 1:
-        raise ValueError("corner_plot: needs at least one parameter and max_parameters >= 1.")
-    k = min(k_all, int(max_parameters))
-    keep = (weight > 0) & np.all(np.isfinite(values), axis=1)
-    values, weight, paths = values[keep, :k], weight[keep], paths[:k]
-    truths = truths or {}
-    truth = [None if truths.get(p) is None else float(truths[p]) for p in paths]
-    ranges, labels = _ranges(values, truth), short_labels(paths)
-
-    side = corner_inches(k)
-    figure = _new_figure(side, side)
-    figure.subplots_adjust(left=1.0 / side, bottom=1.0 / side, right=1.0 - 0.2 / side,
-                           top=1.0 - 0.6 / side, wspace=0.08, hspace=0.08)
-    axes = figure.subplots(k, k, squeeze=False)
-    for row in range(k):
-        for column in range(k):
-            ax = axes[row, column]
-            if column > row:
-                ax.set_visible(False)
-                continue
-            if row == column:
-                _diagonal(ax, values[:, row], weight, ranges[row], bins, truth[row])
-                ax.set_xlim(*ranges[row])
-            else:
-                _off_diagonal(ax, values[:, column], values[:, row], weight, ranges[column],
-                              ranges[row], bins, (truth[column], truth[row]))
-            _style_axis(ax, row, column, k, labels)
-    heading = [title] if title else []
-    if k < k_all:
-        heading.append(f"first {k} of {k_all} parameters shown")
-    heading.append(f"{values.shape[0]} samples")
-    figure.suptitle("; ".join(heading), fontsize=9, y=1.0 - 0.1 / side, va="top")
     return _save(figure, path)

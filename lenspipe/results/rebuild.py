@@ -125,14 +125,25 @@ def adapt_images_from(result) -> dict:
     fit, on the fitted pixels: what a later stage's Adapt regularization adapts to.
 
     Rebuilt from what the result stores (dataset, settings, its own adapt images), so a rerun
-    or resumed pipeline gets the same images bit for bit.
+    or resumed pipeline gets the same images bit for bit. Each image is floored at
+    :data:`ADAPT_MINIMUM_FRACTION` of its maximum, as PyAutoGalaxy's ``adapt_minimum_percent``:
+    a pixelized source's model image can dip below zero where the reconstruction does, and an
+    adapt image must be a positive weight.
     """
     fit = result.fit
     names = fit.galaxy_names or [str(i) for i in range(len(fit.tracer.galaxies))]
-    return {name: np.asarray(image, dtype=float) for name, image in zip(names, fit.galaxy_blurred_data)}
+    images = {}
+    for name, image in zip(names, fit.galaxy_blurred_data):
+        image = np.asarray(image, dtype=float)
+        images[name] = np.maximum(image, ADAPT_MINIMUM_FRACTION * image.max()) if image.size else image
+    return images
 
 
-def source_plane_image(tracer, half_width, pixels=100):
+#: Adapt images are floored at this fraction of their maximum (PyAutoGalaxy's adapt_minimum_percent).
+ADAPT_MINIMUM_FRACTION = 0.01
+
+
+def source_plane_image(tracer, half_width, pixels=100, centre=None):
     """The unlensed light of the last plane on a square grid about its brightest profile.
 
     Parameters
@@ -145,6 +156,8 @@ def source_plane_image(tracer, half_width, pixels=100):
         Half the side of the square, arcsec.
     pixels : int
         Pixels per side.
+    centre : (float, float), optional
+        (y, x) arcsec of the square's centre; default the mean centre of the source's profiles.
 
     Returns the image (rows of y, top = largest y) and its extent
     ``(y_min, y_max, x_min, x_max)`` in arcsec, or ``(None, None)`` if the source has no light.
@@ -156,7 +169,8 @@ def source_plane_image(tracer, half_width, pixels=100):
         return None, None
     centres = [getattr(p, "centre", (0.0, 0.0)) for g in source_galaxies
                for p in g.light_profiles.values()]
-    cy, cx = (float(np.mean([c[0] for c in centres])), float(np.mean([c[1] for c in centres])))
+    cy, cx = (float(np.mean([c[0] for c in centres])), float(np.mean([c[1] for c in centres]))) if centre is None \
+        else (float(centre[0]), float(centre[1]))
     offsets = (np.arange(pixels) + 0.5) / pixels * 2 * half_width - half_width
     yy, xx = np.meshgrid(cy - offsets, cx + offsets, indexing="ij")
     grid = np.stack([yy.ravel(), xx.ravel()], axis=-1)

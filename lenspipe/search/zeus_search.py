@@ -34,6 +34,7 @@ from .checkpoint import CheckpointState, check_identity, read_checkpoint, write_
 from .convergence import WARMUP_RHAT, assess, split_rhat
 from .progress import LOGGER_NAME, Progress, zeus_logging
 from .samples import SearchOutput
+from .space import COORDINATES, SamplerSpace
 from .walkers import LogPosterior, ball_draw, initial_walkers, prior_draw
 
 __all__ = ["ZeusSearch", "SearchOutput"]
@@ -112,9 +113,10 @@ class ZeusSearch:
         Everything but ``max_steps``: the budget decides only where a run stops, so a fit
         that ended at its budget (converged or not) is extended by raising ``max_steps``
         and running it again; the chain then equals one run with the larger budget from
-        the start (the segments between checkpoints are the same).
+        the start (the segments between checkpoints are the same). ``coordinates`` names the
+        sampler coordinates (:mod:`.space`), which a checkpoint's chain is in.
         """
-        return {k: v for k, v in self.to_dict().items() if k != "max_steps"}
+        return {**{k: v for k, v in self.to_dict().items() if k != "max_steps"}, "coordinates": COORDINATES}
 
     def to_dict(self):
         """JSON-safe settings (with ``"name": "ZeusSearch"``)."""
@@ -174,14 +176,19 @@ class ZeusSearch:
                 f"zeus needs at least {2 * n}."
             )
         identity = dict(identity or {})
-        posterior = LogPosterior(model, log_likelihoods)
+        space = SamplerSpace(model)  # the walkers move in ln x for log-uniform priors (space.py)
+        posterior = LogPosterior(space, lambda z: log_likelihoods(space.to_physical(z)))
+        if initial_vector is not None:
+            if initial_sigma is not None:
+                initial_sigma = space.sigma_from_physical(initial_vector, initial_sigma)
+            initial_vector = space.from_physical(initial_vector)
         caller_states = np.random.get_state(), random.getstate()
         session_start = time.perf_counter()
         try:
             state = self._resume(checkpoint_path, identity, n, log)
             resumed_from = state.steps if state is not None else 0
             if state is None:
-                state = self._start(model, posterior, identity, initial_vector, initial_sigma)
+                state = self._start(space, posterior, identity, initial_vector, initial_sigma)
                 state.notes = dict(notes or {})
             posterior.set_counters(state.counters)
             wall_before = float(state.counters.get("wall_time", 0.0))
@@ -202,7 +209,7 @@ class ZeusSearch:
         finally:
             np.random.set_state(caller_states[0])
             random.setstate(caller_states[1])
-        return self._output(model, state, resumed_from)
+        return self._output(model, space, state, resumed_from)
 
     # -- stages of a fit ---------------------------------------------------------
 
@@ -304,7 +311,7 @@ class ZeusSearch:
             assessment=_json_assessment(checked), converged=checked["converged"],
         )
 
-    def _output(self, model, state, resumed_from):
+    def _output(self, model, space, state, resumed_from):
         counters = state.counters
         warmup = state.steps if state.warmup_end < 0 else state.warmup_end
         checked = state.assessment or _json_assessment(
@@ -327,9 +334,9 @@ class ZeusSearch:
             "warmup_end": int(state.warmup_end),
             "resumed_from_step": int(resumed_from),
         }
-        return SearchOutput(
-            chain=state.chain, log_likelihood=state.log_likelihood,
-            log_prior=state.log_prior, diagnostics=diagnostics,
+        return SearchOutput(  # back from sampler coordinates to the model's parameters
+            chain=space.to_physical(state.chain), log_likelihood=state.log_likelihood,
+            log_prior=state.log_prior - space.log_jacobian(state.chain), diagnostics=diagnostics,
             parameter_paths=list(model.paths), notes=dict(state.notes),
         )
 

@@ -53,3 +53,22 @@ def test_no_light_in_the_source_plane_gives_no_positions():
     tracer = Tracer([Galaxy(0.5, mass=Isothermal(einstein_radius=1.0)), Galaxy(1.0)])
     positions, threshold, source = positions_from_tracer(tracer, 2.0)
     assert positions.shape == (0, 2) and threshold == 0.0 and source is None
+
+
+def test_critical_curves_and_caustics_of_a_spherical_power_law_are_its_analytic_circles():
+    """kappa = (3 - g)/2 (theta_E/theta)^(g - 1): the tangential critical curve is the Einstein circle, the
+    radial one has radius theta_E (2 - g)^(1/(g - 1)), and the radial caustic radius |theta_r - alpha(theta_r)|."""
+    from lenspipe.lensing.critical_curves import critical_curves_and_caustics
+
+    slope, einstein = 1.7, 1.2
+    tracer = Tracer([Galaxy(0.5, mass=PowerLaw(centre=(0.0, 0.0), ell_comps=(0.0, 0.0), einstein_radius=einstein,
+                                               slope=slope)), Galaxy(1.0)])
+    curves = critical_curves_and_caustics(tracer, half_width=2.0, pixels=400)
+    radial = einstein * (2 - slope) ** (1 / (slope - 1))
+    caustic = abs(radial - einstein ** (slope - 1) * radial ** (2 - slope))
+    for key, radius in (("tangential_critical_curves", einstein), ("radial_critical_curves", radial),
+                        ("radial_caustics", caustic)):
+        assert len(curves[key]) == 1, key
+        np.testing.assert_allclose(np.linalg.norm(curves[key][0], axis=1), radius, rtol=5e-3, err_msg=key)
+    # the tangential caustic of a spherical lens is the point behind its centre
+    assert np.max(np.linalg.norm(curves["tangential_caustics"][0], axis=1)) < 0.01

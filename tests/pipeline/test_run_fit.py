@@ -185,6 +185,8 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
         np.testing.assert_array_equal(stored.dataset.adapt_images[name], image)
     assert stored.dataset.adapt_images["lens"].shape == (int((~stored.dataset.mask).sum()),)
     assert stored.dataset.adapt_images["lens"].max() > 0
+    for image in stored.dataset.adapt_images.values():  # floored at 1 % of the maximum, as PyAutoGalaxy
+        assert image.min() >= 0.01 * image.max() > 0
     fit = stored.fit
     assert fit.inversion is not None and np.isfinite(fit.log_evidence)
     best = int(np.argmax(stored.log_likelihood))
@@ -237,6 +239,17 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
         assert len(agg.query(agg.model.galaxies.source.pixelization.mesh == "Rectangular")) == 1
         assert len(agg.query(agg.model.galaxies.source.pixelization.regularization == "Adapt")) == 1
         assert len(agg.query(agg.model.galaxies.source.pixelization.mesh == "Delaunay")) == 0
+    # the pictures: fit subplot with critical curves, the reconstruction and its noise map, the corner plot
+    from matplotlib.image import imread
+
+    from lenspipe.results.commands import show_result
+
+    pictures = {name: tmp_path / f"{name}.png" for name in ("fit", "source", "corner")}
+    show_result(tmp_path / "pix.h5", fit_plot=pictures["fit"], source_plot=pictures["source"],
+                corner_plot=pictures["corner"], corner_select=["galaxies.lens.mass"])
+    shapes = {name: imread(path).shape[:2] for name, path in pictures.items()}
+    assert shapes["fit"] == (700, 1400) and shapes["source"] == (520, 1200)
+    assert all(imread(path).std() > 0 for path in pictures.values())
     assert fitted.summary["fit_log_evidence"] is None
 
 

@@ -271,9 +271,25 @@ def test_the_shipped_configs_mass_total_stage_builds_from_its_earlier_stages():
 
 
 # --------------------------------------------------------------- check_stage_models
-@pytest.mark.parametrize("name", ["config.yaml", "slacs.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "slacs.yaml", "slacs_pixelized.yaml"])
 def test_the_shipped_configs_stages_pass_the_check(name):
     check_stage_models(yaml.safe_load((CONFIG / name).read_text())["stages"])
+
+
+def test_the_pixelized_slacs_chain_builds_every_stage_model():
+    """Each stage of config/slacs_pixelized.yaml makes a model (earlier stages stood in by their priors'
+    medians), with a pixelization exactly where SLaM has one."""
+    from lenspipe.fit.inversion.pixelized import model_has_pixelization
+
+    stages = yaml.safe_load((CONFIG / "slacs_pixelized.yaml").read_text())["stages"]
+    references = {stage["name"]: stage_references(stage["model"]) for stage in stages}
+    assert references == {"source_lp": [], "source_pix_1": ["source_lp"], "source_pix_2": ["source_lp", "source_pix_1"],
+                          "light_lp": ["source_pix_1", "source_pix_2"],
+                          "mass_total": ["light_lp", "source_pix_1", "source_pix_2"]}
+    assert [stage["name"] for stage in stages if "pixelization" in str(stage["model"])] == [
+        "source_pix_1", "source_pix_2"]
+    model = stage_model_from(stages[0]["model"], {}, REDSHIFTS)
+    assert not model_has_pixelization(model) and model.prior_count == 15
 
 
 GOOD = {"galaxies": {"lens": {"mass": "Isothermal"}}}

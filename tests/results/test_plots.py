@@ -1,4 +1,4 @@
-"""Fit subplot and corner plot: PNGs of the right size that are not blank."""
+"""Fit subplot and corner plot (drawn by ``corner``): PNGs of the right size that are not blank."""
 
 from __future__ import annotations
 
@@ -71,6 +71,26 @@ def test_corner_plot_with_truths_from_a_result(tmp_path):
     _check_png(path, (side, side))
 
 
+def test_corner_plot_selects_parameters_by_path_and_labels_them_with_units(tmp_path):
+    from lenspipe.results.posterior_plot import unit_of
+
+    result = make_result(n=400)
+    paths = result.parameter_paths
+    chosen = [p for p in paths if p.startswith("galaxies.lens.mass.centre")]
+    assert 0 < len(chosen) < len(paths)
+    path = corner_plot(tmp_path / "mass.png", parameters=result.parameters, weight=result.weight, paths=paths,
+                       select=["galaxies.lens.mass.centre"])
+    side = round(corner_inches(len(chosen)) * 100)
+    _check_png(path, (side, side))
+    with pytest.raises(ValueError, match="no parameter path starts with galaxies.sauce"):
+        corner_plot(tmp_path / "x.png", parameters=result.parameters, weight=result.weight, paths=paths,
+                    select=["galaxies.sauce"])
+    assert [unit_of(p) for p in ("galaxies.lens.mass.einstein_radius", "galaxies.lens.mass.centre.centre_0",
+                                 "galaxies.lens.mass.ell_comps.ell_comps_1", "galaxies.lens.bulge.intensity",
+                                 "galaxies.source.pixelization.regularization.coefficient")] == [
+        '"', '"', "", "e-/s", ""]
+
+
 def test_corner_plot_truncates_to_max_parameters(tmp_path):
     rng = np.random.default_rng(3)
     parameters = rng.normal(size=(300, 5))
@@ -83,6 +103,10 @@ def test_corner_plot_truncates_to_max_parameters(tmp_path):
     constant = corner_plot(tmp_path / "constant.png", parameters=parameters[:, 3:],
                            weight=np.ones(300), paths=paths[3:])
     _image(constant)
+    # one parameter, with its truth
+    single = corner_plot(tmp_path / "single.png", parameters=parameters[:, :1], weight=None, paths=paths[:1],
+                         truths={paths[0]: 0.1})
+    _check_png(single, (round(corner_inches(1) * 100),) * 2)
 
 
 def test_corner_plot_rejects_mismatched_paths(tmp_path):

@@ -7,7 +7,10 @@ rule prepare_dataset:
     output:
         dataset="results/{lens}/dataset.fits",
         preview=report(
-            "results/{lens}/dataset.png", category="{lens}", subcategory="dataset"
+            "results/{lens}/dataset.png",
+            caption="../report/captions/dataset.rst",
+            category="{lens}",
+            subcategory="dataset",
         ),
     log:
         "logs/prepare_dataset/{lens}.log",
@@ -32,7 +35,10 @@ rule simulate_dataset:
         dataset="results/{lens}/dataset.fits",
         truth="results/{lens}/truth.json",
         preview=report(
-            "results/{lens}/dataset.png", category="{lens}", subcategory="dataset"
+            "results/{lens}/dataset.png",
+            caption="../report/captions/dataset.rst",
+            category="{lens}",
+            subcategory="dataset",
         ),
     log:
         "logs/simulate_dataset/{lens}.log",

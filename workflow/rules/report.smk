@@ -9,7 +9,11 @@ rule summary_table:
     input:
         database="results/lenspipe.sqlite",
     output:
-        table=report("results/summary.csv", category="Summary"),
+        table=report(
+            "results/summary.csv",
+            caption="../report/captions/summary_table.rst",
+            category="Summary",
+        ),
     log:
         "logs/summary_table/all.log",
     conda:

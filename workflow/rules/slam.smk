@@ -31,15 +31,26 @@ rule plot_stage:
         unpack(lambda wildcards: PLAN.plot_inputs(wildcards.lens, wildcards.stage)),
     output:
         fit=report(
-            "results/{lens}/{stage}/fit.png", category="{lens}", subcategory="{stage}"
+            "results/{lens}/{stage}/fit.png",
+            caption="../report/captions/fit.rst",
+            category="{lens}",
+            subcategory="{stage}",
+        ),
+        source=report(
+            "results/{lens}/{stage}/source.png",
+            caption="../report/captions/source.rst",
+            category="{lens}",
+            subcategory="{stage}",
         ),
         corner=report(
             "results/{lens}/{stage}/corner.png",
+            caption="../report/captions/corner.rst",
             category="{lens}",
             subcategory="{stage}",
         ),
         summary=report(
             "results/{lens}/{stage}/summary.txt",
+            caption="../report/captions/summary.rst",
             category="{lens}",
             subcategory="{stage}",
         ),
@@ -54,4 +65,5 @@ rule plot_stage:
         truth=lambda wildcards: PLAN.truth_args(wildcards.lens),
     shell:
         "lenspipe show {input.result:q} {params.truth} --fit-plot {output.fit:q} "
-        "--corner-plot {output.corner:q} --summary {output.summary:q} > {log:q} 2>&1"
+        "--source-plot {output.source:q} --corner-plot {output.corner:q} "
+        "--summary {output.summary:q} > {log:q} 2>&1"

@@ -107,8 +107,8 @@ def pixel_signals_from(mapper, adapt_values, signal_scale) -> np.ndarray:
     """(S,) signals in [0, 1] from an adapt image (PyAutoArray's ``adaptive_pixel_signals_from``).
 
     Every (point, pixel) entry of the mapper adds ``weight x adapt value`` to its pixel's sum
-    and 1 to its pixel's count; the signal is sum / count, divided by the largest, to the
-    power ``signal_scale``.
+    and 1 to its pixel's count; the signal is sum / count (at least 0), divided by the
+    largest, to the power ``signal_scale``.
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def pixel_signals_from(mapper, adapt_values, signal_scale) -> np.ndarray:
     flat = mapper.indices[valid]
     total = np.bincount(flat, weights=values * mapper.weights[valid], minlength=mapper.pixels)
     count = np.bincount(flat, minlength=mapper.pixels).astype(float)
-    signals = total / np.where(count > 0, count, 1.0)
+    signals = np.maximum(total / np.where(count > 0, count, 1.0), 0.0)  # no negative weight (NaN ** scale)
     peak = signals.max()
     if peak > 0:
         signals = signals / peak

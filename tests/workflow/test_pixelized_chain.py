@@ -1,0 +1,60 @@
+"""The pixelized SLaM chain through real Snakemake (.test/config/pixelized.yaml): a parametric start,
+two pixelized stages whose positions are solved from the first and whose adapt images come through
+the result files, then the lens light and a power-law mass on the pixelized source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lenspipe.database import Aggregator
+from lenspipe.results.result_file import read_result
+
+from .conftest import REPO, snakemake
+
+PIXELIZED = REPO / ".test" / "config" / "pixelized.yaml"
+STAGES = ("source_lp", "source_pix_1", "source_pix_2", "light_lp", "mass_total")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("pixelized")
+    snakemake(workdir, "--cores", "2", configfile=PIXELIZED, timeout=1200, check=True)
+    return workdir
+
+
+@pytest.mark.slow
+def test_every_stage_of_the_pixelized_chain_runs_and_passes_on(chain):
+    folder = chain / "results" / "tiny_1"
+    results = {stage: read_result(folder / stage / "result.h5") for stage in STAGES}
+    for stage in STAGES:
+        for name in ("fit.png", "source.png", "corner.png", "summary.txt"):
+            assert (folder / stage / name).stat().st_size > 0, (stage, name)
+    # source_lp has no reconstruction; every later stage solves the pixelized source
+    assert results["source_lp"].reconstruction is None
+    meshes = {stage: results[stage].reconstruction.mesh for stage in STAGES[1:]}
+    assert meshes == {"source_pix_1": "Rectangular", "source_pix_2": "Delaunay", "light_lp": "Delaunay",
+                      "mass_total": "Delaunay"}
+    # positions: solved from source_lp's source (the dataset gives none), then passed on
+    automatic = results["source_pix_1"].info["positions"]
+    assert automatic["from_stage"] == "source_lp" and automatic["images"] >= 2 and automatic["threshold"] >= 0.2
+    first = results["source_pix_1"].dataset.positions
+    assert len(first) == automatic["images"]
+    for stage in STAGES[2:]:
+        np.testing.assert_array_equal(results[stage].dataset.positions, first)
+        assert results[stage].info["positions"]["passed_on"]
+    # adapt images: each pixelized stage's are the previous stage's galaxy images
+    assert set(results["source_pix_1"].dataset.adapt_images) == {"lens", "source"}
+    for stage in STAGES[1:]:
+        assert results[stage].summary["fit_log_evidence"] == pytest.approx(
+            results[stage].reconstruction.log_evidence, rel=1e-12)
+    # the database: the fits with warnings, and each pixelized stage's evidence and mesh
+    with Aggregator.from_database(chain / "results" / "lenspipe.sqlite") as agg:
+        assert len(agg) == 5
+        assert sorted(agg.query("fit_log_evidence > -1e300").values("name")) == sorted(STAGES[1:])
+        # the Delaunay source of source_pix_2, and the stages that hold it fixed
+        assert len(agg.query(agg.model.galaxies.source.pixelization.mesh == "Delaunay")) == 3
+        fits = {name: fit for name, fit in zip(agg.values("name"), agg.values("fit"))}
+        assert fits["source_pix_2"].log_evidence == pytest.approx(results["source_pix_2"].summary["fit_log_evidence"],
+                                                                 rel=1e-10)
+        assert all(count >= 1 for count in agg.values("warnings"))  # 20 steps: none converged
