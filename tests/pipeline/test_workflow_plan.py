@@ -37,7 +37,7 @@ def test_names_paths_and_patterns():
     assert re.fullmatch(plan.lens_pattern(), "tiny_1") and not re.fullmatch(plan.lens_pattern(), "tiny_2")
     assert plan.result_path("tiny_1", "light_lp") == "results/tiny_1/light_lp/result.h5"
     outputs = plan.all_outputs()
-    assert len(outputs) == 3 * 3 + 2 and outputs[-2:] == ["results/lenspipe.sqlite", "results/summary.csv"]
+    assert len(outputs) == 3 * 4 + 2 and outputs[-2:] == ["results/lenspipe.sqlite", "results/summary.csv"]
 
 
 def test_stage_dependencies_are_the_references_and_the_stage_before():
