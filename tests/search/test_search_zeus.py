@@ -181,8 +181,7 @@ def test_progress_bar_on_a_terminal(caplog):
 def test_a_log_uniform_parameter_is_sampled_in_its_logarithm():
     """A log-uniform prior over 1e-6..1e6 (a regularization coefficient) with a log-normal likelihood
     (ln x ~ N(ln 100, 0.3)): the walkers move in ln x, so the posterior is a Gaussian there; the output
-    is in x, with the model's own log prior. In x itself the slice sampler needs many times the
-    evaluations (37 a walker-step measured on the pixelized test chain)."""
+    is in x, with the model's own log prior."""
     from lenspipe.model import LogUniformPrior
     from lenspipe.search.space import SamplerSpace
 
