@@ -102,9 +102,8 @@ def _zoom(ax, fitted, pixel_scale):
     ax.set_ylim(cy - half, cy + half)
 
 
-def _panel(figure, ax, array, *, extent, cmap, vmin, vmax, title, units):
-    image = ax.imshow(array, origin="upper", extent=extent, cmap=_cmap(cmap), vmin=vmin,
-                      vmax=vmax, interpolation="nearest")
+def _decorate(figure, ax, image, title, units):
+    """Title, arcsec axis labels and a colour bar in ``units`` for a drawn panel."""
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("x (arcsec)", fontsize=8)
     ax.set_ylabel("y (arcsec)", fontsize=8)
@@ -113,6 +112,12 @@ def _panel(figure, ax, array, *, extent, cmap, vmin, vmax, title, units):
     bar.set_label(units, fontsize=8)
     bar.ax.tick_params(labelsize=7)
     return image
+
+
+def _panel(figure, ax, array, *, extent, cmap, vmin, vmax, title, units):
+    image = ax.imshow(array, origin="upper", extent=extent, cmap=_cmap(cmap), vmin=vmin,
+                      vmax=vmax, interpolation="nearest")
+    return _decorate(figure, ax, image, title, units)
 
 
 #: How critical curves and caustics are drawn: tangential solid, radial dashed.
@@ -144,14 +149,7 @@ def mesh_panel(figure, ax, vertices, values, *, extent, cmap="viridis", title, u
     left, right, bottom, top = extent
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel("x (arcsec)", fontsize=8)
-    ax.set_ylabel("y (arcsec)", fontsize=8)
-    ax.tick_params(labelsize=7)
-    bar = figure.colorbar(image, ax=ax, shrink=0.85)
-    bar.set_label(units, fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    return image
+    return _decorate(figure, ax, image, title, units)
 
 
 def _check_shape(name, array, shape):
