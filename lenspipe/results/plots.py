@@ -16,7 +16,6 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 
 __all__ = ["fit_subplot", "corner_plot", "short_labels", "corner_inches", "draw_curves", "mesh_panel"]

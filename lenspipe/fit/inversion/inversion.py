@@ -28,42 +28,30 @@ but a dense Cholesky of the 1,521 x 1,521 ``F + H`` (LAPACK, ~27 ms on 2 cores) 
 than SuperLU's sparse LU of it (~46 ms), and the kernel's dense accumulation needs no
 sparse-matrix assembly.
 
-The PSF matrix leaves out kernel values below :data:`PSF_TRUNCATION` of the kernel's peak
-(a Gaussian's far wings): their contribution to any pixel is below that fraction of the
-brightest contribution, far below the 1e-6 to which the log evidence is compared with
-PyAutoLens; a real PSF's wings above it are all kept.
+The PSF matrix and ``F`` are in :mod:`.curvature`, the solve and log-determinants in
+:mod:`.solve`.
 
 Where the time goes on P3 is printed by ``benchmarks/inversion.py``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import hashlib
-import threading
 import typing
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse
-import scipy.sparse.linalg
 
-from ...errors import ConfigError, LenspipeError
-from ..blas import single_threaded_blas
-from .kernels import curvature_lower, mapping_matrix_csr
+from ...errors import ConfigError
+from .curvature import PSF_TRUNCATION, curvature_lower_from, psf_matrix_from
+from .kernels import mapping_matrix_csr
 from .regularization import pixel_signals_from
+from .solve import InversionError, LinearSystem, _symmetric, factorise
 
 __all__ = ["Pixelization", "Inversion", "InversionError", "InversionPositionsError", "LinearSystem", "inversion_from",
-           "psf_matrix_from", "pixelization_grid_from", "PixelizationGrid", "adaptive_sub_sizes", "curvature_lower_from"]
-
-
-#: PSF values below this fraction of the kernel's peak are left out of the PSF matrix.
-PSF_TRUNCATION = 1e-12
-
-
-class InversionError(LenspipeError, ArithmeticError):
-    """A linear system that cannot be solved (not positive definite): the sample is discarded."""
+           "psf_matrix_from", "pixelization_grid_from", "PixelizationGrid", "adaptive_sub_sizes", "curvature_lower_from",
+           "PSF_TRUNCATION", "factorise"]
 
 
 class InversionPositionsError(ConfigError):
@@ -148,187 +136,6 @@ def adaptive_sub_sizes(adapt_image, noise_map, lower, upper, signal_to_noise_cut
     return np.where(signal_to_noise > cut, upper, lower).astype(np.int64)
 
 
-def psf_matrix_from(dataset) -> scipy.sparse.csr_matrix:
-    """The PSF as an (N, N) sparse matrix over the fitted pixels: ``(P x)_i = sum_j psf(i - j) x_j``.
-
-    Kernel values below :data:`PSF_TRUNCATION` of the peak are left out. Cached on the dataset.
-    """
-    if "_psf_matrix" not in dataset.__dict__:
-        mask = dataset.mask.array
-        psf = dataset.imaging.psf
-        h_y, h_x = psf.shape[0] // 2, psf.shape[1] // 2
-        index = np.full(mask.shape, -1)
-        rows, columns = np.nonzero(~mask)
-        index[rows, columns] = np.arange(len(rows))
-        padded = np.full((mask.shape[0] + 2 * h_y, mask.shape[1] + 2 * h_x), -1)
-        padded[h_y:h_y + mask.shape[0], h_x:h_x + mask.shape[1]] = index
-        out_rows, out_columns, values = [], [], []
-        for dy in range(-h_y, h_y + 1):
-            for dx in range(-h_x, h_x + 1):
-                value = psf[h_y + dy, h_x + dx]
-                if abs(value) < PSF_TRUNCATION * np.abs(psf).max():
-                    continue
-                target = padded[rows + dy + h_y, columns + dx + h_x]  # pixel i = j + (dy, dx)
-                keep = target >= 0
-                out_rows.append(target[keep])
-                out_columns.append(np.flatnonzero(keep))
-                values.append(np.full(int(keep.sum()), value))
-        n = len(rows)
-        matrix = scipy.sparse.csr_matrix((np.concatenate(values), (np.concatenate(out_rows),
-                                                                   np.concatenate(out_columns))), shape=(n, n))
-        dataset.__dict__["_psf_matrix"] = matrix
-    return dataset.__dict__["_psf_matrix"]
-
-
-#: Side of the square tiles of fitted pixels the curvature kernel works on (6: fastest of 3, 4, 6
-#: and 8 on P1 and P3, ``benchmarks/inversion.py``).
-TILE = 6
-
-
-def _curvature_preloads(dataset) -> tuple:
-    """The dataset's part of the curvature kernel's arguments; cached on the dataset.
-
-    The PSF matrix's CSR arrays (int64 indices), the inverse variance, and the fitted pixels
-    ordered tile by tile (``order``, ``tile_indptr``) for :data:`TILE` x :data:`TILE` tiles.
-    """
-    if "_curvature_preloads" not in dataset.__dict__:
-        matrix = psf_matrix_from(dataset)
-        rows, columns = np.nonzero(~dataset.mask.array)
-        key = (rows // TILE) * (dataset.mask.array.shape[1] // TILE + 1) + columns // TILE
-        order = np.argsort(key, kind="stable")
-        _, starts = np.unique(key[order], return_index=True)
-        dataset.__dict__["_curvature_preloads"] = (
-            matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
-            np.ascontiguousarray(matrix.data, dtype=float), np.ascontiguousarray(dataset.inverse_variance, dtype=float),
-            order.astype(np.int64), np.append(starts, len(order)).astype(np.int64))
-    return dataset.__dict__["_curvature_preloads"]
-
-
-_POOLS: dict = {}
-_BUFFERS = threading.local()
-
-
-def _zeros(shape) -> np.ndarray:
-    """A zeroed array from this thread's reused buffer (fresh (S, S) arrays of tens of MB cost
-    their page faults on every call)."""
-    size = int(np.prod(shape))
-    buffer = getattr(_BUFFERS, "array", None)
-    if buffer is None or buffer.size < size:
-        buffer = _BUFFERS.array = np.empty(size)
-    out = buffer[:size].reshape(shape)
-    out.fill(0.0)
-    return out
-
-
-def curvature_lower_from(dataset, mapping, source_pixels, threads=1) -> np.ndarray:
-    """The lower triangle of ``F = (P M)^T W (P M)`` as a dense (S, S) array (a new array).
-
-    Parameters
-    ----------
-    dataset : MaskedImaging
-    mapping : tuple of ndarray
-        M's CSR arrays (:func:`~.kernels.mapping_matrix_csr`).
-    source_pixels : int
-        S.
-    threads : int
-        With more than one, the tiles of fitted pixels are split into ``threads`` ranges summed
-        on that many threads (the kernel releases the GIL).
-    """
-    preloads = _curvature_preloads(dataset)
-    args = tuple(mapping) + preloads
-    tiles = len(preloads[-1]) - 1
-    total = np.zeros((source_pixels, source_pixels))
-    if threads <= 1 or tiles < 4 * threads:
-        with single_threaded_blas():
-            curvature_lower(*args, 0, tiles, total)
-        return total
-    if threads not in _POOLS:
-        _POOLS[threads] = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="lenspipe-curvature")
-    edges = np.linspace(0, tiles, threads + 1).astype(int)
-
-    def part(k):
-        out = total if k == 0 else _zeros((source_pixels, source_pixels))
-        curvature_lower(*args, edges[k], edges[k + 1], out)
-        return out
-
-    with single_threaded_blas():  # each tile's product is small: one BLAS thread per kernel
-        parts = list(_POOLS[threads].map(part, range(threads)))
-    for other in parts[1:]:
-        total += other
-    return total
-
-
-def _symmetric(lower) -> np.ndarray:
-    """The symmetric matrix whose lower triangle is ``lower`` (the upper triangle is ignored)."""
-    lower = np.tril(lower)
-    return lower + np.tril(lower, -1).T
-
-
-class LinearSystem:
-    """The solved system ``[[A, C^T], [C, F + H]] (a, s) = (b, D)`` of linear light profiles and a source.
-
-    ``F + H`` (S x S) is factorised by a dense Cholesky factorisation (LAPACK), which also gives
-    ``log det(F + H)``; the L linear light profiles' block, if any, is eliminated through its
-    Schur complement ``A - C (F + H)^-1 C^T`` (L x L), so no second S x S factorisation is made.
-
-    Parameters
-    ----------
-    system_lower : ndarray, shape (S, S)
-        The lower triangle of ``F + H`` (kept unfactorised for :meth:`matrix`).
-    light, cross : ndarray, shapes (L, L) and (S, L), optional
-        ``A = E^T W E`` and ``C = B^T W E`` of the blurred unit-intensity images E.
-
-    Raises
-    ------
-    InversionError
-        ``F + H`` or the Schur complement is not positive definite: the sample is discarded.
-    """
-
-    def __init__(self, system_lower, light=None, cross=None):
-        self.system_lower = system_lower
-        self.factor = _cholesky(system_lower.copy(), "curvature + regularization matrix")
-        self.log_det = 2.0 * float(np.sum(np.log(np.diag(self.factor))))
-        self.light, self.cross = light, cross
-        if light is not None and light.shape[0]:
-            self._projected = scipy.linalg.solve_triangular(self.factor, cross, lower=True, check_finite=False)
-            self.schur = _cholesky(light - self._projected.T @ self._projected,
-                                   "linear system of the light profiles and the source")
-
-    @property
-    def amplitude_count(self) -> int:
-        return 0 if self.light is None else self.light.shape[0]
-
-    def solve(self, vector) -> np.ndarray:
-        """(L + S,) or (L + S, m) solution of the whole system (amplitudes first)."""
-        count = self.amplitude_count
-        upper, lower = vector[:count], vector[count:]
-        solve = lambda v: scipy.linalg.cho_solve((self.factor, True), v, check_finite=False)  # noqa: E731
-        if not count:
-            return solve(lower)
-        projected = scipy.linalg.solve_triangular(self.factor, lower, lower=True, check_finite=False)
-        amplitudes = scipy.linalg.cho_solve((self.schur, True), upper - self._projected.T @ projected,
-                                            check_finite=False)
-        return np.concatenate([amplitudes, solve(lower - self.cross @ amplitudes)])
-
-    def matrix(self) -> np.ndarray:
-        """The whole system as a dense symmetric (L + S, L + S) array."""
-        source = _symmetric(self.system_lower)
-        if not self.amplitude_count:
-            return source
-        return np.block([[self.light, self.cross.T], [self.cross, source]])
-
-
-def _cholesky(matrix, what) -> np.ndarray:
-    """The lower Cholesky factor of a symmetric matrix given by its lower triangle (overwritten)."""
-    try:
-        factor, _ = scipy.linalg.cho_factor(matrix, lower=True, overwrite_a=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        raise InversionError(f"the {what} is not positive definite; the sample is discarded") from None
-    if not np.all(np.isfinite(np.diag(factor))):
-        raise InversionError(f"the {what} is not finite; the sample is discarded")
-    return factor
-
-
 @dataclasses.dataclass
 class Inversion:
     """One model's solved pixelized source and the terms of its log evidence.
@@ -408,29 +215,6 @@ class Inversion:
         total = len(self.amplitudes) + len(self.reconstruction)
         inverse = self.system.solve(np.eye(total))
         return np.sqrt(np.diag(inverse))[len(self.amplitudes):]
-
-
-def factorise(matrix, what):
-    """(SuperLU factor, log det) of a sparse symmetric positive-definite matrix (here H).
-
-    A symmetric fill-reducing ordering with diagonal pivots keeps the factorisation symmetric,
-    so every pivot of a positive-definite matrix is positive and the log determinant is the sum
-    of their logs.
-
-    Raises
-    ------
-    InversionError
-        A pivot that is not positive (the matrix is not positive definite): the sample is discarded.
-    """
-    try:
-        factor = scipy.sparse.linalg.splu(scipy.sparse.csc_matrix(matrix), permc_spec="MMD_AT_PLUS_A",
-                                          diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-    except RuntimeError:  # exactly singular
-        raise InversionError(f"the {what} is singular; the sample is discarded") from None
-    pivots = factor.U.diagonal()
-    if not np.all(pivots > 0):
-        raise InversionError(f"the {what} is not positive definite; the sample is discarded")
-    return factor, float(np.sum(np.log(pivots)))
 
 
 def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=None, adapt_values=None,

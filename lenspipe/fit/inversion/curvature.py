@@ -1,0 +1,137 @@
+"""The PSF over the fitted pixels and the curvature matrix ``F = (P M)^T W (P M)``.
+
+:func:`psf_matrix_from` is the PSF as an (N, N) sparse matrix over the fitted pixels (built
+once per dataset); :func:`curvature_lower_from` sums ``F`` tile by tile with the compiled
+kernel of :mod:`.kernels`, on one thread or several.
+
+The PSF matrix leaves out kernel values below :data:`PSF_TRUNCATION` of the kernel's peak
+(a Gaussian's far wings): their contribution to any pixel is below that fraction of the
+brightest contribution, far below the 1e-6 to which the log evidence is compared with
+PyAutoLens; a real PSF's wings above it are all kept.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+
+import numpy as np
+import scipy.sparse
+
+from ..blas import single_threaded_blas
+from .kernels import curvature_lower
+
+__all__ = ["PSF_TRUNCATION", "psf_matrix_from", "curvature_lower_from", "TILE"]
+
+#: PSF values below this fraction of the kernel's peak are left out of the PSF matrix.
+PSF_TRUNCATION = 1e-12
+
+
+def psf_matrix_from(dataset) -> scipy.sparse.csr_matrix:
+    """The PSF as an (N, N) sparse matrix over the fitted pixels: ``(P x)_i = sum_j psf(i - j) x_j``.
+
+    Kernel values below :data:`PSF_TRUNCATION` of the peak are left out. Cached on the dataset.
+    """
+    if "_psf_matrix" not in dataset.__dict__:
+        mask = dataset.mask.array
+        psf = dataset.imaging.psf
+        h_y, h_x = psf.shape[0] // 2, psf.shape[1] // 2
+        index = np.full(mask.shape, -1)
+        rows, columns = np.nonzero(~mask)
+        index[rows, columns] = np.arange(len(rows))
+        padded = np.full((mask.shape[0] + 2 * h_y, mask.shape[1] + 2 * h_x), -1)
+        padded[h_y:h_y + mask.shape[0], h_x:h_x + mask.shape[1]] = index
+        out_rows, out_columns, values = [], [], []
+        for dy in range(-h_y, h_y + 1):
+            for dx in range(-h_x, h_x + 1):
+                value = psf[h_y + dy, h_x + dx]
+                if abs(value) < PSF_TRUNCATION * np.abs(psf).max():
+                    continue
+                target = padded[rows + dy + h_y, columns + dx + h_x]  # pixel i = j + (dy, dx)
+                keep = target >= 0
+                out_rows.append(target[keep])
+                out_columns.append(np.flatnonzero(keep))
+                values.append(np.full(int(keep.sum()), value))
+        n = len(rows)
+        matrix = scipy.sparse.csr_matrix((np.concatenate(values), (np.concatenate(out_rows),
+                                                                   np.concatenate(out_columns))), shape=(n, n))
+        dataset.__dict__["_psf_matrix"] = matrix
+    return dataset.__dict__["_psf_matrix"]
+
+
+#: Side of the square tiles of fitted pixels the curvature kernel works on (6: fastest of 3, 4, 6
+#: and 8 on P1 and P3, ``benchmarks/inversion.py``).
+TILE = 6
+
+
+def _curvature_preloads(dataset) -> tuple:
+    """The dataset's part of the curvature kernel's arguments; cached on the dataset.
+
+    The PSF matrix's CSR arrays (int64 indices), the inverse variance, and the fitted pixels
+    ordered tile by tile (``order``, ``tile_indptr``) for :data:`TILE` x :data:`TILE` tiles.
+    """
+    if "_curvature_preloads" not in dataset.__dict__:
+        matrix = psf_matrix_from(dataset)
+        rows, columns = np.nonzero(~dataset.mask.array)
+        key = (rows // TILE) * (dataset.mask.array.shape[1] // TILE + 1) + columns // TILE
+        order = np.argsort(key, kind="stable")
+        _, starts = np.unique(key[order], return_index=True)
+        dataset.__dict__["_curvature_preloads"] = (
+            matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+            np.ascontiguousarray(matrix.data, dtype=float), np.ascontiguousarray(dataset.inverse_variance, dtype=float),
+            order.astype(np.int64), np.append(starts, len(order)).astype(np.int64))
+    return dataset.__dict__["_curvature_preloads"]
+
+
+_POOLS: dict = {}
+_BUFFERS = threading.local()
+
+
+def _zeros(shape) -> np.ndarray:
+    """A zeroed array from this thread's reused buffer (fresh (S, S) arrays of tens of MB cost
+    their page faults on every call)."""
+    size = int(np.prod(shape))
+    buffer = getattr(_BUFFERS, "array", None)
+    if buffer is None or buffer.size < size:
+        buffer = _BUFFERS.array = np.empty(size)
+    out = buffer[:size].reshape(shape)
+    out.fill(0.0)
+    return out
+
+
+def curvature_lower_from(dataset, mapping, source_pixels, threads=1) -> np.ndarray:
+    """The lower triangle of ``F = (P M)^T W (P M)`` as a dense (S, S) array (a new array).
+
+    Parameters
+    ----------
+    dataset : MaskedImaging
+    mapping : tuple of ndarray
+        M's CSR arrays (:func:`~.kernels.mapping_matrix_csr`).
+    source_pixels : int
+        S.
+    threads : int
+        With more than one, the tiles of fitted pixels are split into ``threads`` ranges summed
+        on that many threads (the kernel releases the GIL).
+    """
+    preloads = _curvature_preloads(dataset)
+    args = tuple(mapping) + preloads
+    tiles = len(preloads[-1]) - 1
+    total = np.zeros((source_pixels, source_pixels))
+    if threads <= 1 or tiles < 4 * threads:
+        with single_threaded_blas():
+            curvature_lower(*args, 0, tiles, total)
+        return total
+    if threads not in _POOLS:
+        _POOLS[threads] = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="lenspipe-curvature")
+    edges = np.linspace(0, tiles, threads + 1).astype(int)
+
+    def part(k):
+        out = total if k == 0 else _zeros((source_pixels, source_pixels))
+        curvature_lower(*args, edges[k], edges[k + 1], out)
+        return out
+
+    with single_threaded_blas():  # each tile's product is small: one BLAS thread per kernel
+        parts = list(_POOLS[threads].map(part, range(threads)))
+    for other in parts[1:]:
+        total += other
+    return total
