@@ -636,3 +636,17 @@ def test_prepare_reads_the_chosen_extension(capsys, tmp_path, mef_inputs, fits_i
     from lenspipe.data import read_dataset
 
     np.testing.assert_array_equal(read_dataset(out)[0].data, read_dataset(reference)[0].data)
+
+
+def test_show_refuses_a_corner_selection_that_matches_nothing_before_writing(tmp_path, capsys):
+    """--corner-select naming no parameter: a named error, exit code 2, and no figure written."""
+    from lenspipe.cli import main
+    from lenspipe.results.result_file import write_result
+    from results.synthetic import make_result
+
+    path = write_result(tmp_path / "result.h5", make_result(n=50), fsync=False)
+    code = main(["show", str(path), "--fit-plot", str(tmp_path / "fit.png"), "--corner-plot",
+                 str(tmp_path / "corner.png"), "--corner-select", "galaxies.sauce"])
+    assert code == 2
+    assert "no parameter path starts with galaxies.sauce" in capsys.readouterr().err
+    assert not (tmp_path / "fit.png").exists() and not (tmp_path / "corner.png").exists()

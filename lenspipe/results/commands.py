@@ -72,6 +72,7 @@ def show_result(path, fit_plot=None, corner_plot=None, summary=None, truth=None,
     """Summary text of a result file; writes the requested plots and text file."""
     from .plots import corner_plot as draw_corner
     from .plots import fit_subplot
+    from .posterior_plot import select_parameters
     from .rebuild import fit_from_result
     from .result_file import read_result
     from .source_plot import source_plot as draw_source
@@ -79,6 +80,8 @@ def show_result(path, fit_plot=None, corner_plot=None, summary=None, truth=None,
 
     truths = _read_truth(truth) if truth else None
     result = read_result(path)
+    if corner_plot:  # a selection that matches nothing is refused before any file is written
+        select_parameters(result.parameter_paths, list(corner_select))
     text = summary_text(result)
     title = f"{result.unique_tag} / {result.name}"
     if summary:

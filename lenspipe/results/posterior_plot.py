@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["corner_plot", "short_labels", "corner_inches", "unit_of"]
+__all__ = ["corner_plot", "short_labels", "corner_inches", "unit_of", "select_parameters"]
 
 DPI = 100
 _LEVELS = tuple(1.0 - np.exp(-0.5 * s**2) for s in (1.0, 2.0))
@@ -91,14 +91,22 @@ def _ranges(values, truths):
     return ranges
 
 
-def _select(paths, select):
-    """Indices of the paths that start with one of the ``select`` prefixes (all without)."""
+def select_parameters(paths, select) -> list:
+    """Indices of the paths that start with one of the ``select`` prefixes (all without).
+
+    Raises
+    ------
+    ConfigError
+        No path starts with any of them (the message lists the paths).
+    """
+    from ..errors import ConfigError
+
     if not select:
         return list(range(len(paths)))
     chosen = [i for i, path in enumerate(paths) if any(path.startswith(prefix) for prefix in select)]
     if not chosen:
-        raise ValueError(f"corner_plot: no parameter path starts with {', '.join(select)}; the paths are "
-                         f"{', '.join(paths)}")
+        raise ConfigError(f"corner plot: no parameter path starts with {', '.join(select)}; the paths are "
+                          f"{', '.join(paths)}")
     return chosen
 
 
@@ -144,7 +152,7 @@ def corner_plot(path, *, parameters, weight, paths, truths=None, select=None, ma
                          f"{n} weights; got {len(paths)} paths and {weight.shape} weights.")
     if k_all == 0 or (max_parameters is not None and max_parameters < 1):
         raise ValueError("corner_plot: needs at least one parameter and max_parameters >= 1.")
-    chosen = _select(paths, select)
+    chosen = select_parameters(paths, select)
     shown = chosen[:max_parameters] if max_parameters else chosen
     keep = (weight > 0) & np.all(np.isfinite(values), axis=1)
     values, weight, paths = values[keep][:, shown], weight[keep], [paths[i] for i in shown]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from lenspipe.errors import ConfigError
 from lenspipe.results.plots import corner_inches, corner_plot, fit_subplot, short_labels
 
 from .synthetic import make_result
@@ -82,7 +83,7 @@ def test_corner_plot_selects_parameters_by_path_and_labels_them_with_units(tmp_p
                        select=["galaxies.lens.mass.centre"])
     side = round(corner_inches(len(chosen)) * 100)
     _check_png(path, (side, side))
-    with pytest.raises(ValueError, match="no parameter path starts with galaxies.sauce"):
+    with pytest.raises(ConfigError, match="no parameter path starts with galaxies.sauce"):
         corner_plot(tmp_path / "x.png", parameters=result.parameters, weight=result.weight, paths=paths,
                     select=["galaxies.sauce"])
     assert [unit_of(p) for p in ("galaxies.lens.mass.einstein_radius", "galaxies.lens.mass.centre.centre_0",
