@@ -114,8 +114,10 @@ class MaskedImaging:
 
     @property
     def masked_grid(self) -> np.ndarray:
-        """(N, 2) pixel centres of the fitted pixels, arcsec."""
-        return self.mask.masked_grid
+        """(N, 2) pixel centres of the fitted pixels, arcsec (made once: the inversion reads it every call)."""
+        if "_masked_grid" not in self.__dict__:
+            self.__dict__["_masked_grid"] = self.mask.masked_grid
+        return self.__dict__["_masked_grid"]
 
     def _blurring_centres(self) -> np.ndarray:
         """(Nb, 2) centres of the blurring-region pixels (some may lie beyond the image's edge)."""

@@ -13,8 +13,8 @@ For one model, in steps (Warren & Dye 2003; Suyu et al. 2006; PyAutoArray's conv
    in, as in PyAutoArray's inversions);
 4. ``F = B^T W B`` (dense, S x S) and ``D = B^T W d = M^T P^T W d`` with ``W = 1/sigma^2``
    and ``d`` the data minus the rest of the model; the regularization ``H``
-   (:mod:`.regularization`). ``F`` is summed fitted pixel by fitted pixel by a compiled
-   kernel (:mod:`.kernels`) that forms each row of ``B`` once and never stores ``B``;
+   (:mod:`.regularization`). ``F`` is summed tile by tile of fitted pixels by a compiled
+   kernel (:mod:`.kernels`, :mod:`.curvature`) that never stores ``B``;
 5. solve ``(F + H) s = D`` by a dense Cholesky factorisation (LAPACK; linear light profiles
    solved in the same system are eliminated through their Schur complement,
    :class:`LinearSystem`); a matrix that is not positive definite discards the sample.
@@ -23,10 +23,11 @@ For one model, in steps (Warren & Dye 2003; Suyu et al. 2006; PyAutoArray's conv
    (CONVENTIONS.md): ``log det(F + H)`` from the Cholesky factor's diagonal, ``log det H``
    from a sparse factorisation of H (SuperLU with a symmetric ordering and diagonal pivots).
 
-Why dense from step 4: on P3 (15,380 pixels, 39 x 39 source) ``F`` has 134 non-zeros a row
-but a dense Cholesky of the 1,521 x 1,521 ``F + H`` (LAPACK, ~27 ms on 2 cores) is faster
-than SuperLU's sparse LU of it (~46 ms), and the kernel's dense accumulation needs no
-sparse-matrix assembly.
+Why dense from step 4: on P3 (15,380 pixels, 39 x 39 source) ``F`` has 134 non-zeros a row,
+but its sparse assembly by scipy took 71 ms where the kernel adds into a dense array, and a
+dense Cholesky of the 1,521 x 1,521 ``F + H`` (LAPACK: 27-35 ms on 2 BLAS threads, 41-50 ms on
+the one it is given inside the likelihood) costs about what SuperLU's sparse LU of it did
+(46 ms).
 
 The PSF matrix and ``F`` are in :mod:`.curvature`, the solve and log-determinants in
 :mod:`.solve`.
@@ -41,6 +42,7 @@ import hashlib
 import typing
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse
 
 from ...errors import ConfigError

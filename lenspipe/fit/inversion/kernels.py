@@ -1,4 +1,4 @@
-"""Compiled kernels of the inversion: the mapping matrix and the curvature matrix.
+"""Compiled kernels of the inversion: the mapping matrix, the curvature matrix, Delaunay point location.
 
 The two products that dominate a pixelized likelihood are scalar sparse loops with no
 vectorised numpy form: ``M`` from the mapper's interpolation entries, and ``F = (P M)^T W (P M)``
