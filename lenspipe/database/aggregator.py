@@ -27,7 +27,7 @@ from typing import NamedTuple
 from ..errors import DatabaseError, QueryError
 from ..results.codec import decode
 from ..results.rebuild import fit_from_result
-from ..results.result_file import ResultDataset
+from ..results.result import ResultDataset
 from .grammar import parse, parse_operand
 from .query import FIELDS, Condition, FieldPath, QueryRoot
 from .schema import npy_array, open_readonly

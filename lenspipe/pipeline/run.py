@@ -126,7 +126,8 @@ def run_fit(request: FitRequest):
     from ..fit.inversion.pixelized import model_has_pixelization
     from ..results.rebuild import adapt_images_from, analysis_from_settings
     from ..results.reconstruction import reconstruction_from
-    from ..results.result_file import ResultDataset, build_result, read_result, write_result
+    from ..results.result import ResultDataset, build_result
+    from ..results.result_file import read_result, write_result
     from ..results.warnings import fit_warnings
     from .initialise import initial_from_optimiser, initial_from_previous
     from .stages import stage_model_from
