@@ -124,12 +124,12 @@ def run_fit(request: FitRequest):
     from ..data import read_dataset
     from ..fit.likelihood import LikelihoodEvaluator
     from ..fit.inversion.pixelized import model_has_pixelization
-    from ..results.rebuild import adapt_images_from, analysis_from_settings
+    from ..results.rebuild import analysis_from_settings
     from ..results.reconstruction import reconstruction_from
     from ..results.result import ResultDataset, build_result
     from ..results.result_file import read_result, write_result
     from ..results.warnings import fit_warnings
-    from .initialise import initial_from_optimiser, initial_from_previous
+    from .initialise import initial_from_optimiser, initial_from_previous, optimise_unmatched
     from .stages import stage_model_from
 
     started = time.perf_counter()
@@ -151,8 +151,8 @@ def run_fit(request: FitRequest):
         threshold = float(provenance.get("positions_threshold") or 0.0)
         settings = dataclasses.replace(settings, positions=PositionsSettings(threshold=threshold))
     adapt_images = {}
-    if previous_results and model_has_pixelization(model):  # the last earlier stage's galaxy images
-        adapt_images = adapt_images_from(previous_results[list(request.previous)[-1]])
+    if previous_results and model_has_pixelization(model):
+        adapt_images = adapt_images_for(request.model_spec, previous_results, request.previous)
     analysis = analysis_from_settings(imaging, mask, positions, settings, adapt_images=adapt_images)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
                                     memory_bound_mb=settings.likelihood.memory_bound_mb)
@@ -177,6 +177,10 @@ def run_fit(request: FitRequest):
         ordered = [previous_samples[name] for name in request.previous]
         initial_vector, initial_sigma, matched = initial_from_previous(model, ordered)
         initialisation["matched_paths"] = matched
+        initial_vector, initial_sigma, unmatched = optimise_unmatched(
+            model, evaluator.log_likelihoods, initial_vector, initial_sigma, matched, seed=request.seed)
+        if unmatched is not None:
+            initialisation["unmatched"] = unmatched
     elif mode == "optimise" and not checkpoint_exists:
         optimiser = _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images,
                                          evaluator, request.threads)
@@ -223,6 +227,27 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
+
+
+def adapt_images_for(model_spec, previous_results, order):
+    """The adapt images of a stage with a pixelized source (galaxy name -> (N,) image).
+
+    A pixelization passed on as an ``instance`` (a whole galaxy, or its ``pixelization``) keeps
+    the adapt images it was fitted with, read from that stage's result: its regularization
+    coefficients were fitted to those weights, and the same coefficients on another stage's
+    image weight the source differently (SLaM's light and mass stages likewise reuse
+    source_pix[1]'s adapt images). A pixelization fitted in this stage adapts to the last
+    earlier stage's model images (:func:`lenspipe.results.rebuild.adapt_images_from`).
+    """
+    from ..results.rebuild import adapt_images_from
+    from .stages import instance_sources
+
+    for path, name in instance_sources(model_spec):
+        result = previous_results.get(name)
+        is_galaxy_or_pixelization = path.count(".") == 1 or path.endswith(".pixelization")
+        if result is not None and is_galaxy_or_pixelization and result.reconstruction is not None:
+            return dict(result.dataset.adapt_images)
+    return adapt_images_from(previous_results[list(order)[-1]])
 
 
 def automatic_positions(previous_results, order, mask):

@@ -22,7 +22,7 @@ import copy
 
 from ..errors import ConfigError
 
-__all__ = ["stage_references", "check_stage_models", "stage_model_from"]
+__all__ = ["stage_references", "instance_sources", "check_stage_models", "stage_model_from"]
 
 _REFERENCE_KEYS = ("instance", "priors_from")
 
@@ -49,6 +49,11 @@ def stage_references(model_spec) -> list[str]:
             if key in entry and entry[key] not in names:
                 names.append(entry[key])
     return names
+
+
+def instance_sources(model_spec) -> list[tuple[str, str]]:
+    """(path, stage) of every ``instance`` entry of a model spec (e.g. ``("galaxies.source", "source_pix_2")``)."""
+    return [(path, entry["instance"]) for path, entry in _walk_references(model_spec) if "instance" in entry]
 
 
 def _plain_spec(model_spec, redshifts):

@@ -9,7 +9,7 @@ import pytest
 
 from lenspipe.lensing import Galaxy
 from lenspipe.model import Collection, Model
-from lenspipe.pipeline.initialise import initial_from_optimiser
+from lenspipe.pipeline.initialise import initial_from_optimiser, optimise_unmatched
 from lenspipe.profiles import ExternalShear, Isothermal, SersicLinear
 
 
@@ -120,3 +120,42 @@ def test_a_polish_moves_a_cheaper_likelihoods_optimum_to_the_fits_own():
     polish = info["polish"]
     assert polish["evaluations"] > 0 and info["best_log_posterior"] == polish["best_log_posterior"]
     assert info["evaluations"] == info["starts"][0]["evaluations"] + polish["evaluations"]
+
+
+def test_unmatched_parameters_are_optimised_with_the_matched_ones_held():
+    """`previous`: the parameters an earlier stage did not fit (here the source's) start at the
+    conditional optimum, the matched ones stay at the earlier medians."""
+    model = lens_model()
+    log_likelihoods, truth, sigma, calls = gaussian_around_truth(model)
+    matched = [path for path in model.paths if not path.startswith("galaxies.source")]
+    free = np.array([path not in matched for path in model.paths])
+    centre, ball = model.vector_from_unit_vector(np.full(model.prior_count, 0.5)), np.full(model.prior_count, 0.01)
+    centre[~free] = truth[~free] + 0.5 * sigma[~free]  # an earlier stage's medians, half a sigma off
+    new_centre, new_ball, info = optimise_unmatched(model, log_likelihoods, centre, ball, matched, seed=1)
+    np.testing.assert_array_equal(new_centre[~free], centre[~free])
+    np.testing.assert_array_equal(new_ball[~free], ball[~free])
+    # the likelihood is separable, so the conditional optimum of the unmatched ones is the truth
+    assert np.all(np.abs(new_centre[free] - truth[free]) < 3.0 * sigma[free])
+    assert np.all((new_ball[free] > 0) & (new_ball[free] < 10 * sigma[free]))
+    assert info["paths"] == [path for path in model.paths if path.startswith("galaxies.source")]
+    assert info["evaluations"] == sum(calls) <= 1000 * free.sum() + 15 * free.sum()  # the default budget
+    # every parameter matched: nothing to do, nothing evaluated
+    same_centre, same_ball, none = optimise_unmatched(model, log_likelihoods, centre, ball, list(model.paths), seed=1)
+    assert none is None and same_centre is centre and sum(calls) == info["evaluations"]
+
+
+def test_a_noisy_objective_stops_when_the_population_collapses():
+    """A pixelized evidence jumps by more than the log-posterior tolerance as the mesh moves; the
+    run stops once the population has collapsed in the unit cube, well within its budget."""
+    model = lens_model()
+    log_likelihoods, truth, sigma, calls = gaussian_around_truth(model)
+    rng = np.random.default_rng(0)
+
+    def noisy(vectors):
+        return log_likelihoods(vectors) + rng.normal(0.0, 5.0, len(vectors))
+
+    matched = [path for path in model.paths if path != "galaxies.lens.mass.einstein_radius"]
+    _, _, info = optimise_unmatched(model, noisy, truth.copy(), np.full(model.prior_count, 0.01), matched, seed=2,
+                                    max_evaluations=20_000)
+    assert info["evaluations"] < 3000
+    assert info["paths"] == ["galaxies.lens.mass.einstein_radius"]

@@ -251,6 +251,23 @@ def test_a_pixelized_stage_adapts_to_the_previous_stage_and_its_result_rebuilds(
     assert shapes["fit"] == (700, 1400) and shapes["source"] == (520, 1200)
     assert all(imread(path).std() > 0 for path in pictures.values())
     assert fitted.summary["fit_log_evidence"] is None
+    # `previous`: the regularization, which source_lp did not fit, was optimised before the walkers started
+    unmatched = stored.search["initialisation"]["unmatched"]
+    assert unmatched["paths"] == [p for p in stored.parameter_paths if ".regularization." in p]
+    assert 0 < unmatched["evaluations"] <= 3000
+    # a later stage with that pixelized source as an instance keeps the adapt images its regularization was
+    # fitted with (source_pix's own, i.e. source_lp's images), not source_pix's model images
+    light = {"galaxies": {"lens": {"bulge": {"class": "MGE", "total_gaussians": 4, "sigma_min": 0.05, "sigma_max": 1.0},
+                                   "mass": {"instance": "source_pix"}},
+                          "source": {"instance": "source_pix"}}}
+    later = run_fit(FitRequest(dataset=str(folder / "dataset.fits"), model_spec=light, out=str(tmp_path / "light.h5"),
+                               stage="light_lp", unique_tag="tiny", seed=5, threads=1,
+                               previous={"source_lp": str(folder / "result.h5"), "source_pix": str(tmp_path / "pix.h5")},
+                               settings=FitSettings.from_dict({"search": {"nwalkers": 12, "max_steps": 2,
+                                                                          "checkpoint_every": 2}})))
+    for name, image in stored.dataset.adapt_images.items():
+        np.testing.assert_array_equal(later.dataset.adapt_images[name], image)
+    assert np.max(np.abs(adapt_images_from(stored)["source"] - stored.dataset.adapt_images["source"])) > 0
 
 
 def test_a_corrupted_reconstruction_fails_its_checksum(folder, fitted, tmp_path):

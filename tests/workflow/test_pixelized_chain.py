@@ -43,8 +43,12 @@ def test_every_stage_of_the_pixelized_chain_runs_and_passes_on(chain):
     for stage in STAGES[2:]:
         np.testing.assert_array_equal(results[stage].dataset.positions, first)
         assert results[stage].info["positions"]["passed_on"]
-    # adapt images: each pixelized stage's are the previous stage's galaxy images
+    # adapt images: a stage that fits a pixelization adapts to the previous stage's galaxy images; the stages
+    # that hold source_pix_2's source fixed keep the images its regularization was fitted with (SLaM's rule)
     assert set(results["source_pix_1"].dataset.adapt_images) == {"lens", "source"}
+    for stage in ("light_lp", "mass_total"):
+        for name, image in results["source_pix_2"].dataset.adapt_images.items():
+            np.testing.assert_array_equal(results[stage].dataset.adapt_images[name], image)
     for stage in STAGES[1:]:
         assert results[stage].summary["fit_log_evidence"] == pytest.approx(
             results[stage].reconstruction.log_evidence, rel=1e-12)
