@@ -221,7 +221,8 @@ class InitialiseSettings(_Section):
 
     key = "initialise"
     mode: str = _setting("previous", "prior (drawn from the priors), previous (around the earlier stages' "
-                         "posteriors) or optimise (differential evolution first)", kind="str",
+                         "posteriors; parameters they did not fit optimised first) or optimise "
+                         "(differential evolution first)", kind="str",
                          choices=("prior", "previous", "optimise"))
     starts: int = _setting(3, "at most this many independent optimiser runs (mode optimise), stopping once "
                            "two agree; the best is kept", kind="int", check=lambda v: 1 <= v <= 20,
