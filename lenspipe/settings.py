@@ -224,6 +224,9 @@ class InitialiseSettings(_Section):
                          "posteriors; parameters they did not fit optimised first) or optimise "
                          "(differential evolution first)", kind="str",
                          choices=("prior", "previous", "optimise"))
+    hold_unmatched: bool = _setting(False, "with previous: hold the optimised parameters no earlier stage fitted "
+                                    "at their optimum while the others are sampled (a pixelized source's "
+                                    "regularization, set by its evidence, while the mass is sampled)", kind="bool")
     starts: int = _setting(3, "at most this many independent optimiser runs (mode optimise), stopping once "
                            "two agree; the best is kept", kind="int", check=lambda v: 1 <= v <= 20,
                            allowed="1 to 20")

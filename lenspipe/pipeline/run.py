@@ -129,7 +129,7 @@ def run_fit(request: FitRequest):
     from ..results.result import ResultDataset, build_result
     from ..results.result_file import read_result, write_result
     from ..results.warnings import fit_warnings
-    from .initialise import initial_from_optimiser, initial_from_previous, optimise_unmatched
+    from .initialise import initial_from_optimiser
     from .stages import stage_model_from
 
     started = time.perf_counter()
@@ -156,6 +156,16 @@ def run_fit(request: FitRequest):
     analysis = analysis_from_settings(imaging, mask, positions, settings, adapt_images=adapt_images)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
                                     memory_bound_mb=settings.likelihood.memory_bound_mb)
+    initial_vector = initial_sigma = None
+    mode = settings.initialise.mode
+    initialisation = {"mode": mode}
+    checkpoint_exists = Path(checkpoint).exists()
+    if mode == "previous" and previous_samples and (not checkpoint_exists or settings.initialise.hold_unmatched):
+        # (a resumed fit that holds parameters repeats their optimisation, which gives the same values,
+        # to rebuild the model its checkpoint was made with)
+        model, evaluator, initial_vector, initial_sigma, start = _start_from_previous(
+            model, evaluator, [previous_samples[name] for name in request.previous], settings, request.seed)
+        initialisation.update(start)
     search = _search_from(settings.search, request.seed, model.prior_count)
     dataset = ResultDataset(imaging.data, imaging.noise_map, imaging.psf, mask.array, positions,
                             imaging.pixel_scale, adapt_images=adapt_images)
@@ -165,23 +175,11 @@ def run_fit(request: FitRequest):
     _LOG.info("%s / %s: %d free parameters, %d walkers, %d fitted pixels", request.unique_tag,
               request.stage, model.prior_count, search.nwalkers, analysis.dataset.pixels)
 
-    initial_vector = initial_sigma = None
-    mode = settings.initialise.mode
-    initialisation = {"mode": mode}
-    checkpoint_exists = Path(checkpoint).exists()
-    if checkpoint_exists:  # refuse a foreign checkpoint before any work
+    if checkpoint_exists:  # refuse a foreign checkpoint before any (more) work
         from ..search.checkpoint import check_identity, read_checkpoint
 
         check_identity(read_checkpoint(checkpoint).identity, identity, checkpoint)
-    if mode == "previous" and previous_samples and not checkpoint_exists:
-        ordered = [previous_samples[name] for name in request.previous]
-        initial_vector, initial_sigma, matched = initial_from_previous(model, ordered)
-        initialisation["matched_paths"] = matched
-        initial_vector, initial_sigma, unmatched = optimise_unmatched(
-            model, evaluator.log_likelihoods, initial_vector, initial_sigma, matched, seed=request.seed)
-        if unmatched is not None:
-            initialisation["unmatched"] = unmatched
-    elif mode == "optimise" and not checkpoint_exists:
+    if mode == "optimise" and not checkpoint_exists:
         optimiser = _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images,
                                          evaluator, request.threads)
         initial_vector, initial_sigma, info = initial_from_optimiser(
@@ -227,6 +225,37 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
+
+
+def _start_from_previous(model, evaluator, ordered_samples, settings, seed):
+    """The ``previous`` start: (model, evaluator, centre, sigma, initialisation record).
+
+    The earlier stages' posteriors place the matched parameters; the others are optimised
+    (:func:`.initialise.optimise_unmatched`) and, with ``initialise.hold_unmatched``, held at
+    that optimum, which returns a model (and evaluator) without them.
+    """
+    from ..fit.likelihood import LikelihoodEvaluator
+    from .initialise import held_at, initial_from_previous, optimise_unmatched
+
+    centre, sigma, matched = initial_from_previous(model, ordered_samples)
+    record = {"matched_paths": matched}
+    centre, sigma, unmatched = optimise_unmatched(model, evaluator.log_likelihoods, centre, sigma, matched, seed=seed)
+    if unmatched is None:
+        return model, evaluator, centre, sigma, record
+    record["unmatched"] = unmatched
+    if not settings.initialise.hold_unmatched:
+        return model, evaluator, centre, sigma, record
+    held = held_at(model, unmatched["paths"], centre)
+    keep = [i for i, path in enumerate(model.paths) if path not in unmatched["paths"]]
+    if not keep:
+        raise ConfigError("initialise.hold_unmatched would hold every free parameter of this stage; "
+                          "turn it off or free a parameter an earlier stage fitted")
+    record["held"] = {path: float(centre[model.paths.index(path)]) for path in unmatched["paths"]}
+    _LOG.info("holding %d parameter(s) at their optimum: %s", len(record["held"]),
+              ", ".join(f"{path} = {value:.6g}" for path, value in record["held"].items()))
+    evaluator = LikelihoodEvaluator(held, evaluator.analysis, threads=evaluator.threads,
+                                    memory_bound_mb=evaluator.memory_bound_mb)
+    return held, evaluator, centre[keep], sigma[keep], record
 
 
 def adapt_images_for(model_spec, previous_results, order):

@@ -9,7 +9,7 @@ import pytest
 
 from lenspipe.lensing import Galaxy
 from lenspipe.model import Collection, Model
-from lenspipe.pipeline.initialise import initial_from_optimiser, optimise_unmatched
+from lenspipe.pipeline.initialise import held_at, initial_from_optimiser, optimise_unmatched
 from lenspipe.profiles import ExternalShear, Isothermal, SersicLinear
 
 
@@ -159,3 +159,21 @@ def test_a_noisy_objective_stops_when_the_population_collapses():
                                     max_evaluations=20_000)
     assert info["evaluations"] < 3000
     assert info["paths"] == ["galaxies.lens.mass.einstein_radius"]
+
+
+def test_held_parameters_are_fixed_at_the_vectors_values_and_the_rest_stay_free():
+    model = lens_model()
+    vector = model.vector_from_unit_vector(np.full(model.prior_count, 0.3))
+    paths = ["galaxies.lens.mass.einstein_radius", "galaxies.lens.mass.centre.centre_1",
+             "galaxies.source.bulge.sersic_index"]
+    held = held_at(model, paths, vector)
+    assert held.prior_count == model.prior_count - 3
+    assert held.paths == [p for p in model.paths if p not in paths]
+    assert model.prior_count == 19  # the original is untouched
+    free = [model.paths.index(p) for p in held.paths]
+    instance = held.instance_from_vector(vector[free])
+    expected = model.instance_from_vector(vector)
+    assert instance.galaxies.lens.mass.einstein_radius == expected.galaxies.lens.mass.einstein_radius
+    assert instance.galaxies.lens.mass.centre == expected.galaxies.lens.mass.centre  # one entry held, one free
+    assert instance.galaxies.source.bulge.sersic_index == expected.galaxies.source.bulge.sersic_index
+    assert instance.galaxies.source.bulge.effective_radius == expected.galaxies.source.bulge.effective_radius

@@ -46,6 +46,14 @@ def test_every_stage_of_the_pixelized_chain_runs_and_passes_on(chain):
     # adapt images: a stage that fits a pixelization adapts to the previous stage's galaxy images; the stages
     # that hold source_pix_2's source fixed keep the images its regularization was fitted with (SLaM's rule)
     assert set(results["source_pix_1"].dataset.adapt_images) == {"lens", "source"}
+    # source_pix_1 holds its regularization at the evidence's optimum and samples the mass; source_pix_2,
+    # with the mass fixed, fits the regularization (not fitted before, so optimised first, then sampled)
+    held = results["source_pix_1"].search["initialisation"]["held"]
+    assert sorted(held) == sorted(f"galaxies.source.pixelization.regularization.{name}"
+                                  for name in ("inner_coefficient", "outer_coefficient", "signal_scale"))
+    assert results["source_pix_1"].parameter_paths == ["galaxies.lens.mass.einstein_radius"]
+    assert set(results["source_pix_2"].search["initialisation"]["unmatched"]["paths"]) == set(held)
+    assert set(results["source_pix_2"].parameter_paths) == set(held)
     for stage in ("light_lp", "mass_total"):
         for name, image in results["source_pix_2"].dataset.adapt_images.items():
             np.testing.assert_array_equal(results[stage].dataset.adapt_images[name], image)
