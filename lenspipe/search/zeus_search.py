@@ -17,7 +17,10 @@ tau ~ 115 steps). So every segment re-tunes ``mu`` during a warm-up, which ends 
 check at which every nested split-R-hat is below
 :data:`~lenspipe.search.convergence.WARMUP_RHAT`; from then on ``mu`` is fixed, and the
 stopping rule's burn-in holds the whole warm-up, so the posterior sample comes from one
-fixed kernel.
+fixed kernel. At the end of each warm-up segment a walker stuck far below the ensemble
+(:func:`~lenspipe.search.walkers.stragglers`) restarts at a randomly chosen other walker's
+position; like a better start, this changes only the burn-in, which is discarded. Each restart is
+logged and listed in the result's ``notes["restarted_walkers"]``.
 """
 
 import dataclasses
@@ -35,7 +38,7 @@ from .convergence import WARMUP_RHAT, assess, split_rhat
 from .progress import LOGGER_NAME, Progress, zeus_logging
 from .samples import SearchOutput
 from .space import COORDINATES, SamplerSpace
-from .walkers import LogPosterior, ball_draw, initial_walkers, prior_draw
+from .walkers import LogPosterior, ball_draw, initial_walkers, prior_draw, stragglers
 
 __all__ = ["ZeusSearch", "SearchOutput"]
 
@@ -301,15 +304,37 @@ class ZeusSearch:
                          self.min_steps, warmup=steps if warmup_end < 0 else warmup_end)
         if warmup_end < 0 and np.all(checked["rhat"] < WARMUP_RHAT):
             warmup_end = steps
+        positions, now = chain[-1].copy(), blobs[-1].copy()  # (nwalkers, n), (nwalkers, 2)
+        notes = state.notes
+        if warmup_end < 0:
+            stuck = stragglers(now.sum(axis=1), n)
+            if len(stuck):
+                notes = self._restart(stuck, positions, now, steps, dict(state.notes))
         return dataclasses.replace(
-            state, steps=steps, chain=full_chain, warmup_end=warmup_end,
+            state, steps=steps, chain=full_chain, warmup_end=warmup_end, notes=notes,
             log_likelihood=np.concatenate([state.log_likelihood, blobs[:, :, 0]]),
             log_prior=np.concatenate([state.log_prior, blobs[:, :, 1]]),
-            positions=chain[-1].copy(), log_likelihood_now=blobs[-1, :, 0].copy(),
-            log_prior_now=blobs[-1, :, 1].copy(), mu=float(sampler.mu),
+            positions=positions, log_likelihood_now=now[:, 0].copy(),
+            log_prior_now=now[:, 1].copy(), mu=float(sampler.mu),
             tune=bool(sampler.tune), np_random_state=np_state, py_random_state=py_state,
             assessment=_json_assessment(checked), converged=checked["converged"],
         )
+
+    def _restart(self, stuck, positions, now, steps, notes):
+        """Move the stuck walkers (in place) onto other walkers' positions; return the notes."""
+        rng = np.random.default_rng([self.seed, steps])  # the same on a resumed run
+        others = np.setdiff1d(np.arange(len(positions)), stuck)
+        chosen = rng.choice(others, size=len(stuck))
+        median = float(np.median(now.sum(axis=1)))
+        restarted = list(notes.get("restarted_walkers", []))
+        for walker, source in zip(stuck, chosen):
+            logging.getLogger(LOGGER_NAME).info(
+                "step %d (warm-up): walker %d is stuck %.3g below the ensemble's median log posterior; "
+                "restarted at walker %d's position", steps, walker, median - now[walker].sum(), source)
+            restarted.append({"step": int(steps), "walker": int(walker), "from": int(source),
+                              "below_median": _json_float(median - now[walker].sum())})
+            positions[walker], now[walker] = positions[source], now[source]
+        return {**notes, "restarted_walkers": restarted}
 
     def _output(self, model, space, state, resumed_from):
         counters = state.counters
@@ -333,6 +358,7 @@ class ZeusSearch:
             "tuning": bool(state.tune),
             "warmup_end": int(state.warmup_end),
             "resumed_from_step": int(resumed_from),
+            "restarted_walkers": len(state.notes.get("restarted_walkers", [])),
         }
         return SearchOutput(  # back from sampler coordinates to the model's parameters
             chain=space.to_physical(state.chain), log_likelihood=state.log_likelihood,

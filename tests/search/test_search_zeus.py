@@ -206,3 +206,37 @@ def test_a_log_uniform_parameter_is_sampled_in_its_logarithm():
     space = SamplerSpace(model)
     assert space.logarithmic.tolist() == [True, False]
     np.testing.assert_allclose(space.to_physical(space.from_physical([[250.0, 0.3]])), [[250.0, 0.3]])
+
+
+def test_stragglers_are_walkers_far_below_the_ensemble_by_the_chi_squared_tail():
+    from scipy.stats import chi2
+
+    from lenspipe.search.walkers import STRAGGLER_PROBABILITY, stragglers
+
+    rng = np.random.default_rng(3)
+    dimensions = 7
+    bulk = -0.5 * chi2.rvs(dimensions, size=16, random_state=rng)  # draws from a Gaussian posterior's bulk
+    assert len(stragglers(bulk, dimensions)) == 0
+    gap = 0.5 * chi2.isf(STRAGGLER_PROBABILITY, dimensions)
+    assert 20 < gap < 20.5  # 7 parameters: 20.3 below the median
+    stuck = bulk.copy()
+    stuck[[4, 9]] = np.median(bulk) - gap - 1.0, -np.inf
+    np.testing.assert_array_equal(stragglers(stuck, dimensions), [4, 9])
+    stuck[[1, 2, 3, 5, 6]] = -1e3  # more than a third far below: no bulk to trust, nobody restarted
+    assert len(stragglers(stuck, dimensions)) == 0
+
+
+def test_a_stuck_walker_restarts_on_another_and_the_restart_is_recorded():
+    search = ZeusSearch(nwalkers=6, max_steps=10, seed=5)
+    positions = np.arange(12.0).reshape(6, 2)
+    now = np.column_stack([np.zeros(6), np.zeros(6)])
+    now[2] = (-500.0, 0.0)
+    notes = search._restart(np.array([2]), positions, now, 50, {"initialisation": {"mode": "ball"}})
+    (record,) = notes["restarted_walkers"]
+    assert record["step"] == 50 and record["walker"] == 2 and record["from"] != 2
+    assert record["below_median"] == pytest.approx(500.0)
+    np.testing.assert_array_equal(positions[2], positions[record["from"]])
+    np.testing.assert_array_equal(now[2], (0.0, 0.0))
+    assert notes["initialisation"] == {"mode": "ball"}
+    again = search._restart(np.array([2]), np.arange(12.0).reshape(6, 2), now.copy(), 50, {})
+    assert again["restarted_walkers"][0]["from"] == record["from"]  # the same on a resumed run
