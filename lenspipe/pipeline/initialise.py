@@ -112,8 +112,8 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         The unmatched entries replaced by the best point and the spread of the best members
         of the final population (at most 1 % of the prior's central 68 % width).
     info : dict or None
-        The optimised paths, evaluations, best log posterior and wall time; None when every
-        parameter was matched.
+        The optimised paths, the best point's place in their priors' unit cube (``unit``),
+        evaluations, best log posterior and wall time; None when every parameter was matched.
     """
     free = np.array([path not in matched for path in model.paths])
     if not free.any():
@@ -147,7 +147,8 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
     centre, sigma = np.array(centre, dtype=float), np.array(sigma, dtype=float)
     centre[free] = best[free]
     sigma[free] = np.where(spread[free] > 0, np.minimum(spread[free], 0.01 * width[free]), 0.01 * width[free])
-    info = {"paths": [path for path, f in zip(model.paths, free) if f], "evaluations": count["evaluations"],
+    info = {"paths": [path for path, f in zip(model.paths, free) if f],
+            "unit": [float(u) for u in members[int(np.argmin(energies))]], "evaluations": count["evaluations"],
             "generations": int(result.nit), "best_log_posterior": float(-result.fun),
             "wall_time_s": time.perf_counter() - started}
     _LOG.info("optimised %d unmatched parameter(s) (%s): %d evaluations, best log posterior %.3f",

@@ -217,7 +217,7 @@ def run_fit(request: FitRequest):
     result.summary["latent"] = latent
     result.summary["warnings"] = fit_warnings(model, result.summary, best_fit, mask, positions=positions,
                                               threshold=settings.positions.threshold,
-                                              diagnostics=output.diagnostics)
+                                              diagnostics=output.diagnostics, held=_held(initialisation))
     for warning in result.summary["warnings"]:
         _LOG.warning("%s / %s: %s", request.unique_tag, request.stage, warning["message"])
     write_result(request.out, result)
@@ -225,6 +225,14 @@ def run_fit(request: FitRequest):
     if not request.keep_checkpoint:
         Path(checkpoint).unlink(missing_ok=True)  # the result holds every sample it held
     return result
+
+
+def _held(initialisation):
+    """Path -> (value, place in its prior's unit cube) of the parameters held at their optimum."""
+    held = initialisation.get("held") or {}
+    unit = dict(zip(initialisation.get("unmatched", {}).get("paths", []),
+                    initialisation.get("unmatched", {}).get("unit", [])))
+    return {path: (value, unit.get(path)) for path, value in held.items()}
 
 
 def _start_from_previous(model, evaluator, ordered_samples, settings, seed):

@@ -8,7 +8,8 @@ column ``warning_codes`` lists their codes). The codes:
 ``prior_edge``
     A free parameter's posterior reaches a limit of its prior (:func:`prior_edge_warnings`):
     the data wanted a value the prior forbids (a source effective radius run to the 30" edge,
-    a regularization coefficient at its bound).
+    a regularization coefficient at its bound); or a parameter held at its optimum
+    (``initialise.hold_unmatched``) was optimised to a limit (:func:`held_edge_warnings`).
 ``source_larger_than_mask``
     More than :data:`OUTSIDE_FRACTION` of a parametric source's lensed light (unblurred, at
     its solved intensities) falls outside the fitted pixels: the source is fitting the lens
@@ -64,6 +65,29 @@ def prior_edge_warnings(model, summary: dict) -> list:
                                                   f"reaches the {side} limit {limit:.4g} of its prior; widen the "
                                                   "prior or check the model"))
     return out
+
+
+def held_edge_warnings(held: dict) -> list:
+    """``prior_edge`` for each parameter held at its optimum (``initialise.hold_unmatched``) whose
+    optimum lies within :data:`HELD_EDGE_UNIT` of a limit of its prior, in the prior's unit cube
+    (for a log-uniform regularization coefficient over 1e-6 to 1e6, below 1.7e-6 or above 5.8e5).
+
+    Parameters
+    ----------
+    held : dict
+        Path -> (the value it was held at, that value's place in its prior's unit cube).
+    """
+    out = []
+    for path, (value, u) in held.items():
+        if u is not None and min(u, 1.0 - u) < HELD_EDGE_UNIT:
+            side = "lower" if u < 0.5 else "upper"
+            out.append(_warning("prior_edge", f"{path}: held at its optimum {value:.4g}, at the {side} edge of its "
+                                              "prior; widen the prior or check the model"))
+    return out
+
+
+#: A held parameter's optimum this close to 0 or 1 in its prior's unit cube is at the prior's edge.
+HELD_EDGE_UNIT = 0.02
 
 
 def _source_terms(tracer):
@@ -129,7 +153,7 @@ def positions_warnings(fit, positions, threshold) -> list:
                                         f"more than the threshold {threshold:.3g}\"")]
 
 
-def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diagnostics=None) -> list:
+def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diagnostics=None, held=None) -> list:
     """Every warning of one fit (module docstring), in the order of :data:`CODES`.
 
     Parameters
@@ -145,8 +169,11 @@ def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diag
         The positions threshold (arcsec; 0: no penalty).
     diagnostics : dict, optional
         The search's diagnostics (``converged``).
+    held : dict, optional
+        Path -> (value, place in its prior's unit cube) of parameters held at their optimum
+        (``initialise.hold_unmatched``): :func:`held_edge_warnings`.
     """
-    out = prior_edge_warnings(model, summary)
+    out = held_edge_warnings(held or {}) + prior_edge_warnings(model, summary)
     out += source_warnings(fit, mask, mask.pixel_scale)
     out += positions_warnings(fit, positions, threshold)
     if diagnostics is not None and diagnostics.get("converged") is False:
