@@ -120,7 +120,7 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         return centre, sigma, None
     started, count = time.perf_counter(), {"evaluations": 0}
     d = int(free.sum())
-    objective = _objective(model, log_likelihoods, count)
+    minus_log_posterior = _minus_log_posterior(model, log_likelihoods, count)
     max_evaluations = 1000 * d if max_evaluations is None else int(max_evaluations)
 
     def partial(unit_columns):  # (d, K) columns of the unmatched unit cube -> (K,)
@@ -128,7 +128,7 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         unit[:, free] = unit_columns.T
         vectors = model.vector_from_unit_vector(np.clip(unit, 1e-9, 1 - 1e-9))
         vectors[:, ~free] = centre[~free]
-        return objective.from_vectors(vectors)
+        return minus_log_posterior(vectors)
 
     report = _OptimiserProgress(1, max_evaluations, 200, count, report_every)
     report.begin(0, label="of the unmatched parameters")
@@ -246,10 +246,10 @@ class _OptimiserProgress:
                   format_duration(left))
 
 
-def _objective(model, log_likelihoods, count):
-    """The optimiser's objective: minus the log posterior of (n, K) unit-cube columns."""
+def _minus_log_posterior(model, log_likelihoods, count):
+    """``(K, n)`` parameter vectors -> minus their log posteriors (inf where not finite), counted."""
 
-    def from_vectors(vectors):
+    def minus_log_posterior(vectors):
         log_prior = model.log_prior_from_vector(vectors)
         values = np.full(len(vectors), np.inf)
         finite = np.isfinite(log_prior)
@@ -260,11 +260,17 @@ def _objective(model, log_likelihoods, count):
             values[finite] = np.where(np.isfinite(posterior), -posterior, np.inf)
         return values
 
+    return minus_log_posterior
+
+
+def _objective(model, log_likelihoods, count):
+    """The optimiser's objective: minus the log posterior of (n, K) unit-cube columns."""
+    minus_log_posterior = _minus_log_posterior(model, log_likelihoods, count)
+
     def objective(unit_columns):
         unit = np.clip(np.atleast_2d(unit_columns.T), 1e-9, 1 - 1e-9)
-        return from_vectors(model.vector_from_unit_vector(unit))
+        return minus_log_posterior(model.vector_from_unit_vector(unit))
 
-    objective.from_vectors = from_vectors
     return objective
 
 

@@ -247,6 +247,9 @@ def _start_from_previous(model, evaluator, ordered_samples, settings, seed):
 
     centre, sigma, matched = initial_from_previous(model, ordered_samples)
     record = {"matched_paths": matched}
+    if settings.initialise.hold_unmatched and not matched:  # before any optimisation is spent
+        raise ConfigError("initialise.hold_unmatched would hold every free parameter of this stage; "
+                          "turn it off or free a parameter an earlier stage fitted")
     centre, sigma, unmatched = optimise_unmatched(model, evaluator.log_likelihoods, centre, sigma, matched, seed=seed)
     if unmatched is None:
         return model, evaluator, centre, sigma, record
@@ -254,10 +257,7 @@ def _start_from_previous(model, evaluator, ordered_samples, settings, seed):
     if not settings.initialise.hold_unmatched:
         return model, evaluator, centre, sigma, record
     held = held_at(model, unmatched["paths"], centre)
-    keep = [i for i, path in enumerate(model.paths) if path not in unmatched["paths"]]
-    if not keep:
-        raise ConfigError("initialise.hold_unmatched would hold every free parameter of this stage; "
-                          "turn it off or free a parameter an earlier stage fitted")
+    keep = [model.paths.index(path) for path in held.paths]
     record["held"] = {path: float(centre[model.paths.index(path)]) for path in unmatched["paths"]}
     _LOG.info("holding %d parameter(s) at their optimum: %s", len(record["held"]),
               ", ".join(f"{path} = {value:.6g}" for path, value in record["held"].items()))
