@@ -27,9 +27,20 @@ RESULTS = "results"
 RULES = ("prepare_dataset", "simulate_dataset", "fit_stage", "plot_stage", "ingest", "summary_table")
 
 
+#: Config keys that say how a fit is run, not what it computes: left out of :func:`config_hash`,
+#: so raising a rule's memory or retries does not make Snakemake rerun finished fits.
+EXECUTION_KEYS = ("resources", "retries", "keep_checkpoints")
+
+
 def config_hash(config: dict) -> str:
-    """SHA-256 (first 16 hex digits) of the config as canonical JSON."""
-    text = json.dumps(config, sort_keys=True, default=str)
+    """SHA-256 (first 16 hex digits) of the config as canonical JSON, less :data:`EXECUTION_KEYS`.
+
+    Each fit records it and Snakemake reruns a fit whose hash changed. Threads are among the
+    execution keys because they do not change a result: the chunked evaluator's values do not
+    depend on the chunking or the thread count (``tests/fit/test_likelihood.py``).
+    """
+    science = {key: value for key, value in config.items() if key not in EXECUTION_KEYS}
+    text = json.dumps(science, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -37,6 +37,19 @@ def test_chunked_equals_single_calls(setup, chunk_size, threads):
     evaluator.close()
 
 
+def test_the_values_do_not_depend_on_the_chunking_or_the_threads(setup):
+    """Bit for bit: the config hash leaves threads out (pipeline/workflow.EXECUTION_KEYS) on this ground."""
+    dataset, model, vectors = setup
+    analysis = AnalysisImaging(dataset)
+    values = []
+    for chunk_size, threads in [(1, 1), (3, 1), (2, 2), (None, 2)]:
+        evaluator = LikelihoodEvaluator(model, analysis, chunk_size=chunk_size, threads=threads)
+        values.append(evaluator.log_likelihoods(vectors))
+        evaluator.close()
+    for other in values[1:]:
+        np.testing.assert_array_equal(other, values[0])
+
+
 def test_memory_bound_sets_the_chunk_size(setup):
     dataset, model, vectors = setup
     evaluator = LikelihoodEvaluator(model, AnalysisImaging(dataset), memory_bound_mb=1e-3, threads=1)

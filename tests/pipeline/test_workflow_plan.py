@@ -106,6 +106,11 @@ def test_seeds_hashes_and_resources():
     assert derived_seed(7, "a", "b") == derived_seed(7, "a", "b") != derived_seed(7, "a", "c")
     assert 0 <= derived_seed(123, "x") < 2**31
     assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1}) != config_hash({"a": 2, "b": 2})
+    # how a fit is run is not what it computes: more memory, threads or retries rerun nothing
+    base = _config()
+    execution = dict(base, resources={"fit_stage": {"threads": 4, "mem_mb": 9000}}, retries=3, keep_checkpoints=True)
+    assert config_hash(execution) == config_hash(base) != config_hash(dict(base, seed=base.get("seed", 1) + 1))
+    assert _flag(_args(WorkflowPlan.from_config(execution), "tiny_1", "source_lp"), "--config-hash") == config_hash(base)
     plan = WorkflowPlan.from_config(_config(resources={"default": {"threads": 2}, "fit_stage": {"mem_mb": 3000}}))
     assert plan.resources("fit_stage") == {"threads": 2, "mem_mb": 3000, "runtime": 10}
     assert plan.resources("ingest") == {"threads": 2, "mem_mb": 1000, "runtime": 10}

@@ -140,6 +140,19 @@ def test_a_rerun_with_nothing_changed_does_nothing(tiny_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_a_rerun_with_more_resources_or_retries_does_nothing(tiny_run, tmp_path):
+    """Raising a rule's memory, threads or retries (after an out-of-memory kill, say) changes how
+    fits run, not what they compute: no finished fit is rerun (workflow.EXECUTION_KEYS)."""
+    workdir, _ = tiny_run
+    config = yaml.safe_load(TINY.read_text())
+    config["resources"] = {"fit_stage": {"threads": 2, "mem_mb": 8000, "runtime": 600}}
+    config["retries"] = 3
+    path = tmp_path / "more.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "-n", "--cores", "2", configfile=path, check=True)
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
 def test_a_stage_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     """SIGKILL the whole Snakemake process group after source_lp's first checkpoint; rerun."""
     config = yaml.safe_load(TINY.read_text())

@@ -2,7 +2,7 @@
 
 :func:`psf_matrix_from` is the PSF as an (N, N) sparse matrix over the fitted pixels (built
 once per dataset); :func:`curvature_lower_from` sums ``F`` tile by tile with the compiled
-kernel of :mod:`.kernels`, on one thread or several.
+kernel of :mod:`.kernels`.
 
 The PSF matrix leaves out kernel values below :data:`PSF_TRUNCATION` of the kernel's peak
 (a Gaussian's far wings): their contribution to any pixel is below that fraction of the
@@ -11,9 +11,6 @@ PyAutoLens; a real PSF's wings above it are all kept.
 """
 
 from __future__ import annotations
-
-import concurrent.futures
-import threading
 
 import numpy as np
 import scipy.sparse
@@ -83,24 +80,14 @@ def _curvature_preloads(dataset) -> tuple:
     return dataset.__dict__["_curvature_preloads"]
 
 
-_POOLS: dict = {}
-_BUFFERS = threading.local()
-
-
-def _zeros(shape) -> np.ndarray:
-    """A zeroed array from this thread's reused buffer (fresh (S, S) arrays of tens of MB cost
-    their page faults on every call)."""
-    size = int(np.prod(shape))
-    buffer = getattr(_BUFFERS, "array", None)
-    if buffer is None or buffer.size < size:
-        buffer = _BUFFERS.array = np.empty(size)
-    out = buffer[:size].reshape(shape)
-    out.fill(0.0)
-    return out
-
-
-def curvature_lower_from(dataset, mapping, source_pixels, threads=1) -> np.ndarray:
+def curvature_lower_from(dataset, mapping, source_pixels) -> np.ndarray:
     """The lower triangle of ``F = (P M)^T W (P M)`` as a dense (S, S) array (a new array).
+
+    On the calling thread, tile after tile in one order: the matrix (and every log evidence)
+    does not depend on the threads a fit is given. Splitting the tiles over threads would make
+    the sum's rounding depend on their number, and summing a fixed split on one thread cost
+    11-15 ms more per call on P3 (an (S, S) zero-fill and addition); a batch's parallelism is
+    the evaluator's, one model per thread.
 
     Parameters
     ----------
@@ -109,29 +96,9 @@ def curvature_lower_from(dataset, mapping, source_pixels, threads=1) -> np.ndarr
         M's CSR arrays (:func:`~.kernels.mapping_matrix_csr`).
     source_pixels : int
         S.
-    threads : int
-        With more than one, the tiles of fitted pixels are split into ``threads`` ranges summed
-        on that many threads (the kernel releases the GIL).
     """
     preloads = _curvature_preloads(dataset)
-    args = tuple(mapping) + preloads
-    tiles = len(preloads[-1]) - 1
     total = np.zeros((source_pixels, source_pixels))
-    if threads <= 1 or tiles < 4 * threads:
-        with single_threaded_blas():
-            curvature_lower(*args, 0, tiles, total)
-        return total
-    if threads not in _POOLS:
-        _POOLS[threads] = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="lenspipe-curvature")
-    edges = np.linspace(0, tiles, threads + 1).astype(int)
-
-    def part(k):
-        out = total if k == 0 else _zeros((source_pixels, source_pixels))
-        curvature_lower(*args, edges[k], edges[k + 1], out)
-        return out
-
-    with single_threaded_blas():  # each tile's product is small: one BLAS thread per kernel
-        parts = list(_POOLS[threads].map(part, range(threads)))
-    for other in parts[1:]:
-        total += other
+    with single_threaded_blas():  # each tile's product is small: one BLAS thread
+        curvature_lower(*mapping, *preloads, 0, len(preloads[-1]) - 1, total)
     return total

@@ -220,7 +220,7 @@ class Inversion:
 
 
 def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=None, adapt_values=None,
-                   positive_only=False, timer=None, extra=None, threads=1) -> Inversion:
+                   positive_only=False, timer=None, extra=None) -> Inversion:
     """Solve one model's pixelized source (module docstring, steps 1-6).
 
     Parameters
@@ -247,8 +247,6 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
     timer : StepTimer, optional
         Marks ``inversion_mapper``, ``inversion_curvature``, ``inversion_regularization`` and
         ``inversion_solve``.
-    threads : int
-        Threads for the curvature matrix (1 inside a worker thread of a batch).
     """
     mark = (lambda step: None) if timer is None else timer.mark
     mapper = pixelization.mesh.mapper_from(traced, dataset.masked_grid, trace)
@@ -259,7 +257,7 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
                              mapper.pixels)
     mapping = scipy.sparse.csr_matrix((csr[2], csr[1], csr[0]), shape=(dataset.pixels, mapper.pixels))
     mark("inversion_mapper")
-    system_lower = curvature_lower_from(dataset, csr, mapper.pixels, threads)
+    system_lower = curvature_lower_from(dataset, csr, mapper.pixels)
     psf = psf_matrix_from(dataset)
     weighted_residual = psf.T @ (dataset.inverse_variance * residual_data)
     data_vector = mapping.T @ weighted_residual

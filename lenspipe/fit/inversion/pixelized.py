@@ -75,17 +75,6 @@ def _tracer_row(tracer, row):
     return Tracer([galaxy_rows(galaxy, rows) for galaxy in tracer.galaxies], cosmology=tracer.cosmology)
 
 
-def _kernel_threads() -> int:
-    """Threads for one inversion's curvature matrix: what the environment grants when called from
-    the main thread (a single likelihood call), 1 inside a worker thread (the batched evaluator
-    already runs one model per thread)."""
-    import threading
-
-    from ..likelihood import threads_from_environment
-
-    return threads_from_environment() if threading.current_thread() is threading.main_thread() else 1
-
-
 def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None, bases=()):
     """The model with each pixelized source's blurred reconstruction added, and the inversions.
 
@@ -130,7 +119,6 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
     model_rows = np.broadcast_to(model, (rows, dataset.pixels)) if batched else model[None]
     out, inversions = np.empty((rows, dataset.pixels)), []
     galaxy_index = next(i for i, galaxy in enumerate(tracer.galaxies) if galaxy is term.galaxy)
-    threads = _kernel_threads()
     for row in range(rows):
         extra = None
         if len(bases):
@@ -142,11 +130,10 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
         def trace(points, row_tracer=row_tracer):
             return row_tracer.traced_grids_from(points)[term.plane].reshape(-1, 2)
 
-        with single_threaded_blas():  # the curvature kernel's threads are the parallelism
+        with single_threaded_blas():  # a batch's parallelism is the evaluator's threads
             inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
                                        grid, trace=trace, adapt_values=adapt,
-                                       positive_only=settings.positive_only, timer=timer, extra=extra,
-                                       threads=threads)
+                                       positive_only=settings.positive_only, timer=timer, extra=extra)
         out[row] = model_rows[row] + inversion.mapped_image + inversion.linear_image
         inversions.append(inversion)
     return (out if batched else out[0]), inversions
