@@ -202,7 +202,8 @@ def _evolve(objective, dimensions, seed, generations, popsize, tolerance,
         state["generations"] += 1
         state["population"] = np.array(intermediate_result.population)
         state["energies"] = np.array(intermediate_result.population_energies)
-        spread = np.std(intermediate_result.population_energies)
+        energies = state["energies"]  # inf for a discarded member: the population has not agreed
+        spread = float(np.std(energies)) if np.all(np.isfinite(energies)) else np.inf
         report(state["generations"], -float(intermediate_result.fun), float(spread))
         if count["evaluations"] >= max_evaluations:
             return True

@@ -177,3 +177,25 @@ def test_held_parameters_are_fixed_at_the_vectors_values_and_the_rest_stay_free(
     assert instance.galaxies.lens.mass.centre == expected.galaxies.lens.mass.centre  # one entry held, one free
     assert instance.galaxies.source.bulge.sersic_index == expected.galaxies.source.bulge.sersic_index
     assert instance.galaxies.source.bulge.effective_radius == expected.galaxies.source.bulge.effective_radius
+
+
+def test_a_population_with_discarded_members_reports_an_infinite_spread_without_a_warning():
+    """A discarded member (energy inf) means the population has not agreed: its spread is inf
+    (it was nan, with numpy's 'invalid value' warning in every fit's log), and the run goes on."""
+    import warnings
+
+    from lenspipe.pipeline.initialise import _evolve
+
+    def objective(unit_columns):  # (d, K) -> (K,): a bowl, discarded beyond 0.8 in the first parameter
+        energy = np.sum((unit_columns - 0.3) ** 2, axis=0)
+        return np.where(unit_columns[0] > 0.8, np.inf, energy)
+
+    spreads = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result, population, _ = _evolve(objective, 2, 5, generations=200, popsize=15, tolerance=1e-6,
+                                        max_evaluations=10_000, min_generations=1, count={"evaluations": 0},
+                                        report=lambda generation, best, spread: spreads.append(spread))
+    assert spreads[0] == np.inf
+    assert np.isfinite(spreads[-1]) and spreads[-1] <= 1e-6
+    np.testing.assert_allclose(result.x, [0.3, 0.3], atol=2e-3)
