@@ -199,3 +199,31 @@ def test_a_population_with_discarded_members_reports_an_infinite_spread_without_
     assert spreads[0] == np.inf
     assert np.isfinite(spreads[-1]) and spreads[-1] <= 1e-6
     np.testing.assert_allclose(result.x, [0.3, 0.3], atol=2e-3)
+
+
+def test_a_log_uniform_parameter_the_data_barely_constrain_is_not_driven_to_its_prior_edge():
+    """The unmatched optimiser maximises the likelihood (the posterior density in the unit cube it
+    searches). The density in parameter units adds -ln x for a log-uniform prior, which put an
+    Adapt inner_coefficient with a flat evidence at 1.4e-6 of a 1e-6 to 1e6 prior on J0029-0055."""
+    from lenspipe.fit.inversion import Constant, Pixelization, Rectangular
+    from lenspipe.model import LogUniformPrior
+
+    regularization = Model(Constant, coefficient=LogUniformPrior(1e-6, 1e6))
+    source = Model(Galaxy, redshift=1.0, pixelization=Model(Pixelization, mesh=Rectangular((5, 5)),
+                                                             regularization=regularization))
+    lens = Model(Galaxy, redshift=0.5, mass=Model(Isothermal))
+    model = Collection(galaxies=Collection(lens=lens, source=source))
+    path = "galaxies.source.pixelization.regularization.coefficient"
+    index = model.paths.index(path)
+
+    def log_likelihoods(vectors):  # nearly flat: 0.09 lower at the prior's edge than at 1e-3
+        return -0.01 * (np.log10(vectors[:, index]) + 3.0) ** 2
+
+    centre = model.vector_from_unit_vector(np.full(model.prior_count, 0.5))
+    matched = [p for p in model.paths if p != path]
+    new_centre, _, info = optimise_unmatched(model, log_likelihoods, centre, np.full(model.prior_count, 0.01),
+                                             matched, seed=3)
+    assert 1e-4 < new_centre[index] < 1e-2  # about 1e-3; ln-x weighting gave ~1e-6
+    assert info["unit"][0] > 0.1 and info["best_log_likelihood"] > -0.01
+    assert info["best_log_posterior"] == pytest.approx(
+        info["best_log_likelihood"] + model.log_prior_from_vector(new_centre[None])[0])
