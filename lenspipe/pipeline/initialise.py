@@ -119,7 +119,10 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         of the final population (at most 1 % of the prior's central 68 % width).
     info : dict or None
         The optimised paths, the best point's place in their priors' unit cube (``unit``),
-        evaluations, best log posterior and wall time; None when every parameter was matched.
+        evaluations, best log likelihood and log posterior, how far the log likelihood falls
+        from the best point to each parameter's nearer prior limit (``edge_drop``; None where
+        the limit's likelihood is not finite, which counts as a fall) and wall time; None when
+        every parameter was matched.
     """
     free = np.array([path not in matched for path in model.paths])
     if not free.any():
@@ -153,11 +156,19 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
     centre, sigma = np.array(centre, dtype=float), np.array(sigma, dtype=float)
     centre[free] = best[free]
     sigma[free] = np.where(spread[free] > 0, np.minimum(spread[free], 0.01 * width[free]), 0.01 * width[free])
+    best_unit = members[int(np.argmin(energies))]
     best_log_posterior = float(model.log_prior_from_vector(best[None])[0] - result.fun)
+    # How far the likelihood falls from the optimum to each parameter's nearer prior limit (the
+    # others at the optimum): an optimum near a limit with no fall before it is at the prior's edge.
+    edges = np.repeat(best_unit[:, None], d, axis=1)
+    edges[np.arange(d), np.arange(d)] = np.where(best_unit < 0.5, 0.0, 1.0)
+    edge_drop = partial(edges) + result.fun
     info = {"paths": [path for path, f in zip(model.paths, free) if f],
-            "unit": [float(u) for u in members[int(np.argmin(energies))]], "evaluations": count["evaluations"],
+            "unit": [float(u) for u in best_unit], "evaluations": count["evaluations"],
             "generations": int(result.nit), "best_log_likelihood": float(-result.fun),
-            "best_log_posterior": best_log_posterior, "wall_time_s": time.perf_counter() - started}
+            "best_log_posterior": best_log_posterior,
+            "edge_drop": [float(v) if np.isfinite(v) else None for v in edge_drop],
+            "wall_time_s": time.perf_counter() - started}
     _LOG.info("optimised %d unmatched parameter(s) (%s): %d evaluations, best log likelihood %.3f",
               d, ", ".join(info["paths"]), info["evaluations"], info["best_log_likelihood"])
     return centre, sigma, info

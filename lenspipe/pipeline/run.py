@@ -228,11 +228,14 @@ def run_fit(request: FitRequest):
 
 
 def _held(initialisation):
-    """Path -> (value, place in its prior's unit cube) of the parameters held at their optimum."""
+    """Path -> (value, place in its prior's unit cube, fall of the log likelihood to its nearer
+    prior limit) of the parameters held at their optimum."""
     held = initialisation.get("held") or {}
-    unit = dict(zip(initialisation.get("unmatched", {}).get("paths", []),
-                    initialisation.get("unmatched", {}).get("unit", [])))
-    return {path: (value, unit.get(path)) for path, value in held.items()}
+    unmatched = initialisation.get("unmatched", {})
+    paths = unmatched.get("paths", [])
+    unit = dict(zip(paths, unmatched.get("unit", [])))
+    drop = dict(zip(paths, unmatched.get("edge_drop", [])))
+    return {path: (value, unit.get(path), drop.get(path, 0.0)) for path, value in held.items()}
 
 
 def _start_from_previous(model, evaluator, ordered_samples, settings, seed):

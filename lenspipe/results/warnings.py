@@ -70,24 +70,32 @@ def prior_edge_warnings(model, summary: dict) -> list:
 def held_edge_warnings(held: dict) -> list:
     """``prior_edge`` for each parameter held at its optimum (``initialise.hold_unmatched``) whose
     optimum lies within :data:`HELD_EDGE_UNIT` of a limit of its prior, in the prior's unit cube
-    (for a log-uniform regularization coefficient over 1e-6 to 1e6, below 1.7e-6 or above 5.8e5).
+    (for a log-uniform regularization coefficient over 1e-6 to 1e6, below 1.7e-6 or above 5.8e5),
+    unless the log likelihood falls by more than :data:`HELD_EDGE_DROP` from the optimum to that
+    limit: then the optimum is inside the prior, only close to its limit (an Adapt
+    ``signal_scale`` of 0.013 on J0029-0055, whose log evidence at 0 is 9,500 lower).
 
     Parameters
     ----------
     held : dict
-        Path -> (the value it was held at, that value's place in its prior's unit cube).
+        Path -> (the value it was held at, that value's place in its prior's unit cube, the fall
+        of the log likelihood from it to the nearer limit: None where the limit's is not finite).
     """
     out = []
-    for path, (value, u) in held.items():
-        if u is not None and min(u, 1.0 - u) < HELD_EDGE_UNIT:
+    for path, (value, u, drop) in held.items():
+        near = u is not None and min(u, 1.0 - u) < HELD_EDGE_UNIT
+        if near and drop is not None and drop <= HELD_EDGE_DROP:
             side = "lower" if u < 0.5 else "upper"
             out.append(_warning("prior_edge", f"{path}: held at its optimum {value:.4g}, at the {side} edge of its "
-                                              "prior; widen the prior or check the model"))
+                                              f"prior (the log likelihood there is within {max(drop, 0.0):.2g} of "
+                                              "the optimum); widen the prior or check the model"))
     return out
 
 
-#: A held parameter's optimum this close to 0 or 1 in its prior's unit cube is at the prior's edge.
+#: A held parameter's optimum this close to 0 or 1 in its prior's unit cube is near the prior's edge.
 HELD_EDGE_UNIT = 0.02
+#: ... and at it unless the log likelihood falls by more than this from the optimum to the limit.
+HELD_EDGE_DROP = 1.0
 
 
 def _source_terms(tracer):

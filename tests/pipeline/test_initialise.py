@@ -225,5 +225,7 @@ def test_a_log_uniform_parameter_the_data_barely_constrain_is_not_driven_to_its_
                                              matched, seed=3)
     assert 1e-4 < new_centre[index] < 1e-2  # about 1e-3; ln-x weighting gave ~1e-6
     assert info["unit"][0] > 0.1 and info["best_log_likelihood"] > -0.01
+    # the fall of the log likelihood from the optimum to the nearer (lower) limit, 1e-6
+    assert info["edge_drop"][0] == pytest.approx(0.01 * 9.0 + info["best_log_likelihood"], abs=1e-6)  # limit clipped at 1e-9
     assert info["best_log_posterior"] == pytest.approx(
         info["best_log_likelihood"] + model.log_prior_from_vector(new_centre[None])[0])

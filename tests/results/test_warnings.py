@@ -96,16 +96,22 @@ def test_a_source_off_the_arcs_positions_apart_and_an_unconverged_search_are_fla
 
 def test_a_parameter_held_at_its_prior_edge_is_flagged(dataset):
     """initialise.hold_unmatched: a regularization coefficient optimised to 1.5e-6 of a 1e-6 to 1e6 prior
-    (unit-cube 0.015) is not sampled, but still at its prior's edge; one at 0.3 of the cube is not."""
+    (unit-cube 0.015) with a flat likelihood down to the limit is not sampled, but still at its prior's
+    edge; one at 0.3 of the cube is not, nor one near the limit whose likelihood falls by 9,500 there."""
     masked, mask = dataset
     fit = _fit(masked, Sersic(centre=(0.05, 0.02), ell_comps=(0.1, 0.0), intensity=2.0, effective_radius=0.2,
                               sersic_index=1.0))
     summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, "galaxies.source.bulge.effective_radius": 0.1},
                        {"galaxies.lens.mass.einstein_radius": 0.01, "galaxies.source.bulge.effective_radius": 0.02})
-    held = {"galaxies.source.pixelization.regularization.inner_coefficient": (1.5e-6, 0.015),
-            "galaxies.source.pixelization.regularization.outer_coefficient": (3.7e-4, 0.3),
-            "galaxies.source.pixelization.regularization.signal_scale": (0.995, 0.995)}
+    held = {"galaxies.source.pixelization.regularization.inner_coefficient": (1.5e-6, 0.015, 0.4),
+            "galaxies.source.pixelization.regularization.outer_coefficient": (3.7e-4, 0.3, 50.0),
+            "galaxies.source.pixelization.regularization.signal_scale": (0.995, 0.995, 0.0)}
     warnings = fit_warnings(_model(), summary, fit, mask, diagnostics={"converged": True, "steps": 900}, held=held)
     assert [w["code"] for w in warnings] == ["prior_edge", "prior_edge"]
     assert "inner_coefficient: held at its optimum 1.5e-06, at the lower edge" in warnings[0]["message"]
+    assert "within 0.4 of the optimum" in warnings[0]["message"]
     assert "signal_scale: held at its optimum 0.995, at the upper edge" in warnings[1]["message"]
+    inside = {"galaxies.source.pixelization.regularization.signal_scale": (0.0127, 0.0127, 9500.0),
+              "galaxies.source.pixelization.regularization.inner_coefficient": (1.1e-6, 0.004, None)}  # -inf at 0
+    assert fit_warnings(_model(), summary, fit, mask, diagnostics={"converged": True, "steps": 900},
+                        held=inside) == []
