@@ -9,6 +9,7 @@ is optional; what is missing prints as ``n/a``.
 from __future__ import annotations
 
 import math
+import re
 
 __all__ = ["summary_text", "format_number"]
 
@@ -212,8 +213,13 @@ def _parameter_rows(result) -> list[list[str]]:
 
 def _latent_rows(result) -> list[list[str]]:
     latent = (result.summary or {}).get("latent") or {}
-    return [[name, format_number((entry or {}).get("median")), _interval(entry or {}, 1),
-             _interval(entry or {}, 3)] for name, entry in latent.items()]
+    return [[name, format_number((latent[name] or {}).get("median")), _interval(latent[name] or {}, 1),
+             _interval(latent[name] or {}, 3)] for name in sorted(latent, key=_natural_key)]
+
+
+def _natural_key(name: str) -> list:
+    """Numbers in a name compare as numbers: an MGE's intensity_2 before intensity_10."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
 def _likelihood(result) -> list[str]:

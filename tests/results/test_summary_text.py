@@ -82,6 +82,15 @@ def test_parameter_and_latent_rows_hold_the_summary_values():
     assert low < summary["median_pdf_instance"]["galaxies.lens.mass.einstein_radius"] < high
 
 
+def test_an_mges_intensities_are_listed_in_numerical_order():
+    result = make_result(einstein_radius=1.25)
+    entry = dict(result.summary["latent"]["einstein_mass"])
+    for i in (10, 2, 1, 0, 19):
+        result.summary["latent"][f"galaxies.lens.bulge.intensity_{i}"] = entry
+    names = [line.split()[0] for line in summary_text(result).splitlines() if "bulge.intensity_" in line]
+    assert names == [f"galaxies.lens.bulge.intensity_{i}" for i in (0, 1, 2, 10, 19)]
+
+
 def test_missing_search_keys_print_as_not_available():
     result = make_result(search={"diagnostics": {}}, completed=False)
     result.summary.pop("log_evidence")
