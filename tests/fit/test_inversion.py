@@ -395,6 +395,35 @@ def test_linear_light_profiles_are_solved_in_the_same_system_as_the_source():
     assert singles[0] > singles[1]
 
 
+def test_linear_light_solved_with_the_source_stays_non_negative_as_in_a_parametric_fit():
+    """Data with a dip where a lens light would be: free-signed, the linear Gaussian's intensity
+    is negative; solved with the source it is 0, as a parametric fit's NNLS gives, and the source
+    is then the one fitted without it."""
+    from lenspipe.profiles import GaussianLinear
+
+    imaging, _ = simulate_imaging(Tracer([_lens(), Galaxy(1.0, bulge=SOURCE)]), (32, 32), 0.08, _psf(),
+                                  exposure_time=2000.0, background_sky=0.1, seed=3, sub_size=6, add_noise=False)
+    y, x = (np.indices((32, 32)) - 15.5) * 0.08
+    dip = imaging.replace(data=imaging.data - 0.5 * np.exp(-(x**2 + y**2) / (2 * 0.2**2)))
+    dataset = MaskedImaging(dip, Mask.circular((32, 32), 0.08, 1.25), over_sampling=1,
+                            planner_effort="FFTW_ESTIMATE", wisdom_path=False)
+    source = Galaxy(1.0, pixelization=Pixelization(Rectangular((16, 16)), Constant(0.3)))
+    light = GaussianLinear(centre=(0.0, 0.0), ell_comps=(0.0, 0.0), sigma=0.2)
+    lens = Galaxy(0.5, bulge=light, mass=Isothermal(**MASS), shear=ExternalShear(gamma_1=0.02, gamma_2=0.01))
+    fit = FitImaging(dataset, Tracer([lens, source]), galaxy_names=["lens", "source"])
+    inversion = fit.inversion
+    columns = np.column_stack([fit.model_fit.bases[0], inversion.blurred_mapping_matrix.toarray()])
+    w = dataset.inverse_variance
+    h = np.zeros((columns.shape[1],) * 2)
+    h[1:, 1:] = inversion.regularization_matrix.toarray()
+    free = np.linalg.solve(columns.T @ (w[:, None] * columns) + h, columns.T @ (w * dataset.data))
+    assert free[0] < -0.1  # the unconstrained intensity fills the dip
+    assert fit.linear_intensities["galaxies.lens.bulge.intensity"] == 0.0
+    without = FitImaging(dataset, Tracer([_lens(), source])).inversion
+    np.testing.assert_allclose(inversion.reconstruction, without.reconstruction, rtol=1e-9, atol=1e-12)
+    assert fit.log_evidence == pytest.approx(FitImaging(dataset, Tracer([_lens(), source])).log_evidence, rel=1e-12)
+
+
 def test_adapt_regularization_without_an_adapt_image_is_a_named_error_before_any_work(noisy):
     from lenspipe.errors import ConfigError
 

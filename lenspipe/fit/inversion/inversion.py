@@ -17,8 +17,9 @@ For one model, in steps (Warren & Dye 2003; Suyu et al. 2006; PyAutoArray's conv
    kernel (:mod:`.kernels`, :mod:`.curvature`) that never stores ``B``;
 5. solve ``(F + H) s = D`` by a dense Cholesky factorisation (LAPACK; linear light profiles
    solved in the same system are eliminated through their Schur complement,
-   :class:`LinearSystem`); a matrix that is not positive definite discards the sample.
-   ``positive_only`` solves non-negative least squares on the Cholesky factor instead;
+   :class:`LinearSystem`, and kept non-negative as in a parametric fit); a matrix that is not
+   positive definite discards the sample. ``positive_only`` solves non-negative least squares
+   on the Cholesky factor instead, source pixels included;
 6. the log evidence ``-0.5 [chi2 + s^T H s + log det(F + H) - log det H + sum log(2 pi sigma^2)]``
    (CONVENTIONS.md): ``log det(F + H)`` from the Cholesky factor's diagonal, ``log det H``
    from a sparse factorisation of H (SuperLU with a symmetric ordering and diagonal pivots).
@@ -241,7 +242,9 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
         Solve for non-negative pixel values (slower); default unconstrained.
     extra : ndarray, shape (N, L), optional
         Blurred unit-intensity images of linear light profiles, solved with the source in one
-        system ``[[E^T W E, E^T W B], [B^T W E, F + H]] (a, s) = (E^T W d, D)``; the log
+        system ``[[E^T W E, E^T W B], [B^T W E, F + H]] (a, s) = (E^T W d, D)`` with ``a >= 0``
+        (free-signed, 20 MGE Gaussians of a lens light re-solved with the source ran to
+        intensities of -217 and +471 on J0029-0055 and pulled the mass 0.25" off); the log
         determinants stay those of the source's block, ``F + H`` and ``H`` (PyAutoArray's
         "reduced" matrices).
     timer : StepTimer, optional
@@ -287,8 +290,8 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
         lower = np.linalg.cholesky(system.matrix())
         target = scipy.linalg.solve_triangular(lower, vector, lower=True, check_finite=False)
         solution = nnls(lower.T, target, maxiter=50 * len(vector))[0]
-    else:
-        solution = system.solve(vector)
+    else:  # linear light profiles non-negative, as in a parametric fit; the source pixels free
+        solution = system.solve(vector, nonnegative_light=True)
     count = system.amplitude_count
     amplitudes, reconstruction = solution[:count], solution[count:]
     linear_image = extra @ amplitudes if count else 0.0

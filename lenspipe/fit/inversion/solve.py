@@ -54,23 +54,35 @@ class LinearSystem:
         self.light, self.cross = light, cross
         if light is not None and light.shape[0]:
             self._projected = scipy.linalg.solve_triangular(self.factor, cross, lower=True, check_finite=False)
-            self.schur = _cholesky(light - self._projected.T @ self._projected,
-                                   "linear system of the light profiles and the source")
+            self.schur_matrix = light - self._projected.T @ self._projected
+            self.schur = _cholesky(self.schur_matrix.copy(), "linear system of the light profiles and the source")
 
     @property
     def amplitude_count(self) -> int:
         return 0 if self.light is None else self.light.shape[0]
 
-    def solve(self, vector) -> np.ndarray:
-        """(L + S,) or (L + S, m) solution of the whole system (amplitudes first)."""
+    def solve(self, vector, nonnegative_light=False) -> np.ndarray:
+        """(L + S,) or (L + S, m) solution of the whole system (amplitudes first).
+
+        With ``nonnegative_light`` (one right-hand side), the L amplitudes are the non-negative
+        solution of the reduced system ``min (a^T K a - 2 a.r)`` over ``a >= 0``, with ``K`` the
+        Schur complement and ``r = b - C (F + H)^-1 D``, solved as a parametric fit solves its
+        intensities (:func:`~lenspipe.fit.linear.nnls_from_normal_equations`); the source is
+        then the exact solution given them. Without it, both are unconstrained.
+        """
         count = self.amplitude_count
         upper, lower = vector[:count], vector[count:]
         solve = lambda v: scipy.linalg.cho_solve((self.factor, True), v, check_finite=False)  # noqa: E731
         if not count:
             return solve(lower)
         projected = scipy.linalg.solve_triangular(self.factor, lower, lower=True, check_finite=False)
-        amplitudes = scipy.linalg.cho_solve((self.schur, True), upper - self._projected.T @ projected,
-                                            check_finite=False)
+        reduced = upper - self._projected.T @ projected
+        if nonnegative_light:
+            from ..linear import nnls_from_normal_equations
+
+            amplitudes = nnls_from_normal_equations(self.schur_matrix, reduced)
+        else:
+            amplitudes = scipy.linalg.cho_solve((self.schur, True), reduced, check_finite=False)
         return np.concatenate([amplitudes, solve(lower - self.cross @ amplitudes)])
 
     def matrix(self) -> np.ndarray:
