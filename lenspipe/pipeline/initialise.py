@@ -139,7 +139,7 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         vectors[:, ~free] = centre[~free]
         return minus_log_likelihood(vectors)
 
-    report = _OptimiserProgress(1, max_evaluations, 200, count, report_every)
+    report = _OptimiserProgress(1, max_evaluations, 200, count, report_every, quantity="log likelihood")
     report.begin(0, label="of the unmatched parameters")
     popsize = max(15, int(np.ceil(30 / d)))
     result, members, energies = _evolve(
@@ -238,12 +238,12 @@ def _evolve(objective, dimensions, seed, generations, popsize, tolerance,
 
 class _OptimiserProgress:
     """Log lines during the optimiser, at most every ``every`` seconds: the start, generation,
-    evaluations, best log posterior, the population's spread, and the time at most left (the
+    evaluations, best log posterior (or likelihood), the population's spread, and the time at most left (the
     evaluation budget of this start and the starts still to run, at the rate so far)."""
 
-    def __init__(self, starts, max_evaluations, generations, count, every):
+    def __init__(self, starts, max_evaluations, generations, count, every, quantity="log posterior"):
         self.starts, self.max_evaluations, self.generations = starts, max_evaluations, generations
-        self.count, self.every = count, every
+        self.count, self.every, self.quantity = count, every, quantity
         self.start, self.origin, self.last = 0, time.monotonic(), -np.inf
 
     def begin(self, start, label=None):
@@ -259,10 +259,9 @@ class _OptimiserProgress:
         budget = self.starts * self.max_evaluations
         spent = self.start * self.max_evaluations + (done - self.before)  # budget used, bound
         left = time_left(done, done + max(budget - spent, 0), now - self.origin)
-        _LOG.info("optimiser %s: generation %d (at most %d), %d evaluations, best log "
-                  "posterior %.3f, spread %.3g, at most %s left", self.label,
-                  generation, self.generations, done - self.before, best, spread,
-                  format_duration(left))
+        _LOG.info("optimiser %s: generation %d (at most %d), %d evaluations, best %s %.3f, spread %.3g, "
+                  "at most %s left", self.label, generation, self.generations, done - self.before, self.quantity,
+                  best, spread, format_duration(left))
 
 
 def _minus_log_posterior(model, log_likelihoods, count, prior_density=True):
