@@ -115,3 +115,20 @@ def test_a_parameter_held_at_its_prior_edge_is_flagged(dataset):
               "galaxies.source.pixelization.regularization.inner_coefficient": (1.1e-6, 0.004, None)}  # -inf at 0
     assert fit_warnings(_model(), summary, fit, mask, diagnostics={"converged": True, "steps": 900},
                         held=inside) == []
+
+
+def test_a_mass_pulled_off_its_light_is_flagged(dataset):
+    """J0029-0055's source_pix_1: a pixelized source pulled the mass 0.25" off the lens light."""
+    masked, mask = dataset
+    source = Galaxy(1.0, bulge=Sersic(centre=(0.05, 0.02), ell_comps=(0.1, 0.0), intensity=2.0, effective_radius=0.2,
+                                      sersic_index=1.0))
+    summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, "galaxies.source.bulge.effective_radius": 0.1},
+                       {"galaxies.lens.mass.einstein_radius": 0.01, "galaxies.source.bulge.effective_radius": 0.02})
+    diagnostics = {"converged": True, "steps": 900}
+    for light_centre, expected in [((0.05, 0.0), []), ((0.25, 0.14), ["mass_off_light"])]:
+        lens = Galaxy(0.5, bulge=Sersic(centre=light_centre, intensity=0.5, effective_radius=0.8, sersic_index=4.0),
+                      mass=MASS)
+        fit = FitImaging(masked, Tracer([lens, source]), galaxy_names=["lens", "source"])
+        warnings = fit_warnings(_model(), summary, fit, mask, diagnostics=diagnostics)
+        assert _codes(warnings) == expected
+    assert warnings[0]["message"].startswith('galaxies.lens: its mass centre lies 0.287" from its light')
