@@ -23,7 +23,7 @@ column ``warning_codes`` lists their codes). The codes:
 ``mass_off_light``
     A galaxy's mass centre lies more than :data:`MASS_LIGHT_OFFSET` from its light's centre
     in the maximum-likelihood model (:func:`mass_light_warnings`): on J0029-0055 a pixelized
-    source pulled the mass 0.25" off the light, to an axis ratio of 0.54 against Bolton et
+    source pulled the mass 0.25" off the light, to an axis ratio of 0.49 against Bolton et
     al.'s 0.89, with nothing else in the summary to show it.
 ``not_converged``
     The search stopped before the stopping rule (docs/pipeline.md) was met.
