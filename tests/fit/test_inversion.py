@@ -356,6 +356,16 @@ def test_a_pixelized_source_from_yaml_round_trips_with_default_priors():
         model.instance_from_vector(np.full(model.prior_count, 0.3)).galaxies.source.pixelization
 
 
+def _dense_solution(fit, dataset):
+    """The columns [E B] and the free-signed dense solution of [E B]^T W [E B] + blockdiag(0, H)."""
+    inversion = fit.inversion
+    columns = np.column_stack([fit.model_fit.bases[0], inversion.blurred_mapping_matrix.toarray()])
+    w = dataset.inverse_variance
+    h = np.zeros((columns.shape[1],) * 2)
+    h[1:, 1:] = inversion.regularization_matrix.toarray()
+    return columns, np.linalg.solve(columns.T @ (w[:, None] * columns) + h, columns.T @ (w * dataset.data))
+
+
 def test_linear_light_profiles_are_solved_in_the_same_system_as_the_source():
     """A linear lens light and the pixelized source: one linear system, equal to a dense solve;
     the solved intensity recovers the truth on noiseless data; batches equal singles."""
@@ -373,12 +383,7 @@ def test_linear_light_profiles_are_solved_in_the_same_system_as_the_source():
     source = Galaxy(1.0, pixelization=Pixelization(Rectangular((16, 16)), Constant(0.3)))
     fit = FitImaging(dataset, Tracer([lens, source]), galaxy_names=["lens", "source"])
     inversion = fit.inversion
-    # dense: [E B]^T W [E B] + blockdiag(0, H)
-    columns = np.column_stack([fit.model_fit.bases[0], inversion.blurred_mapping_matrix.toarray()])
-    w = dataset.inverse_variance
-    h = np.zeros((columns.shape[1],) * 2)
-    h[1:, 1:] = inversion.regularization_matrix.toarray()
-    solution = np.linalg.solve(columns.T @ (w[:, None] * columns) + h, columns.T @ (w * dataset.data))
+    columns, solution = _dense_solution(fit, dataset)
     assert fit.linear_intensities["galaxies.lens.bulge.intensity"] == pytest.approx(solution[0], rel=1e-9)
     np.testing.assert_allclose(inversion.reconstruction, solution[1:], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fit.model_data, columns @ solution, rtol=1e-9, atol=1e-10)
@@ -412,11 +417,7 @@ def test_linear_light_solved_with_the_source_stays_non_negative_as_in_a_parametr
     lens = Galaxy(0.5, bulge=light, mass=Isothermal(**MASS), shear=ExternalShear(gamma_1=0.02, gamma_2=0.01))
     fit = FitImaging(dataset, Tracer([lens, source]), galaxy_names=["lens", "source"])
     inversion = fit.inversion
-    columns = np.column_stack([fit.model_fit.bases[0], inversion.blurred_mapping_matrix.toarray()])
-    w = dataset.inverse_variance
-    h = np.zeros((columns.shape[1],) * 2)
-    h[1:, 1:] = inversion.regularization_matrix.toarray()
-    free = np.linalg.solve(columns.T @ (w[:, None] * columns) + h, columns.T @ (w * dataset.data))
+    _, free = _dense_solution(fit, dataset)
     assert free[0] < -0.1  # the unconstrained intensity fills the dip
     assert fit.linear_intensities["galaxies.lens.bulge.intensity"] == 0.0
     without = FitImaging(dataset, Tracer([_lens(), source])).inversion
