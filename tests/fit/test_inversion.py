@@ -5,7 +5,7 @@ import pytest
 import scipy.signal
 
 from lenspipe.analysis import AnalysisImaging
-from lenspipe.data import Imaging, Mask, simulate_imaging
+from lenspipe.data import Mask, simulate_imaging
 from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
 from lenspipe.fit.inversion import (Adapt, Constant, Delaunay, InversionPositionsError, Pixelization, Rectangular,
                                     pixelization_grid_from, psf_matrix_from)
