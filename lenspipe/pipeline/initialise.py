@@ -49,7 +49,7 @@ import time
 import numpy as np
 from scipy.optimize import differential_evolution
 
-from ..search.progress import format_duration, time_left
+from ..search.progress import OptimiserProgress
 
 __all__ = ["prior_widths", "initial_from_previous", "optimise_unmatched", "held_at", "initial_from_optimiser"]
 
@@ -139,7 +139,7 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         vectors[:, ~free] = centre[~free]
         return minus_log_likelihood(vectors)
 
-    report = _OptimiserProgress(1, max_evaluations, 200, count, report_every, quantity="log likelihood")
+    report = OptimiserProgress(1, max_evaluations, 200, count, report_every, quantity="log likelihood")
     report.begin(0, label="of the unmatched parameters")
     popsize = max(15, int(np.ceil(30 / d)))
     result, members, energies = _evolve(
@@ -236,34 +236,6 @@ def _evolve(objective, dimensions, seed, generations, popsize, tolerance,
     return result, state["population"], state["energies"]
 
 
-class _OptimiserProgress:
-    """Log lines during the optimiser, at most every ``every`` seconds: the start, generation,
-    evaluations, best log posterior (or likelihood), the population's spread, and the time at most left (the
-    evaluation budget of this start and the starts still to run, at the rate so far)."""
-
-    def __init__(self, starts, max_evaluations, generations, count, every, quantity="log posterior"):
-        self.starts, self.max_evaluations, self.generations = starts, max_evaluations, generations
-        self.count, self.every, self.quantity = count, every, quantity
-        self.start, self.origin, self.last = 0, time.monotonic(), -np.inf
-
-    def begin(self, start, label=None):
-        self.start, self.before = start, self.count["evaluations"]
-        self.label = label or f"start {start + 1}/{self.starts}"
-
-    def __call__(self, generation, best, spread):
-        now = time.monotonic()
-        if now - self.last < self.every:
-            return
-        self.last = now
-        done = self.count["evaluations"]
-        budget = self.starts * self.max_evaluations
-        spent = self.start * self.max_evaluations + (done - self.before)  # budget used, bound
-        left = time_left(done, done + max(budget - spent, 0), now - self.origin)
-        _LOG.info("optimiser %s: generation %d (at most %d), %d evaluations, best %s %.3f, spread %.3g, "
-                  "at most %s left", self.label, generation, self.generations, done - self.before, self.quantity,
-                  best, spread, format_duration(left))
-
-
 def _minus_log_posterior(model, log_likelihoods, count, prior_density=True):
     """``(K, n)`` parameter vectors -> minus their log posteriors (inf where not finite), counted.
 
@@ -355,7 +327,7 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
 
     popsize = population or max(10, int(np.ceil(100 / n)))
     runs, best = [], None
-    report = _OptimiserProgress(int(starts), max_evaluations, generations, count, report_every)
+    report = OptimiserProgress(int(starts), max_evaluations, generations, count, report_every)
     for start in range(int(starts)):
         before, clock = count["evaluations"], time.perf_counter()
         report.begin(start)

@@ -12,9 +12,11 @@ import os
 import sys
 import time
 
-__all__ = ["Progress", "zeus_logging", "format_duration", "time_left"]
+__all__ = ["Progress", "OptimiserProgress", "zeus_logging", "format_duration", "time_left"]
 
 LOGGER_NAME = "lenspipe.search"
+#: The optimiser starts log with the fit (:mod:`lenspipe.pipeline.initialise`).
+FIT_LOGGER_NAME = "lenspipe.fit"
 
 
 def _format_max(values):
@@ -192,3 +194,33 @@ def zeus_logging(zeus_dir):
     finally:
         restore()
         root.removeFilter(drop)
+
+
+class OptimiserProgress:
+    """Log lines during the optimiser (:mod:`lenspipe.pipeline.initialise`), at most every ``every``
+    seconds: the start, generation, evaluations, best log posterior (or likelihood), the
+    population's spread, and the time at most left (the evaluation budget of this start and the
+    starts still to run, at the rate so far)."""
+
+    def __init__(self, starts, max_evaluations, generations, count, every, quantity="log posterior"):
+        self.starts, self.max_evaluations, self.generations = starts, max_evaluations, generations
+        self.count, self.every, self.quantity = count, every, quantity
+        self.start, self.origin, self.last = 0, time.monotonic(), -math.inf
+
+    def begin(self, start, label=None):
+        self.start, self.before = start, self.count["evaluations"]
+        self.label = label or f"start {start + 1}/{self.starts}"
+
+    def __call__(self, generation, best, spread):
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        done = self.count["evaluations"]
+        budget = self.starts * self.max_evaluations
+        spent = self.start * self.max_evaluations + (done - self.before)  # budget used, bound
+        left = time_left(done, done + max(budget - spent, 0), now - self.origin)
+        logging.getLogger(FIT_LOGGER_NAME).info(
+            "optimiser %s: generation %d (at most %d), %d evaluations, best %s %.3f, spread %.3g, at most %s left",
+            self.label, generation, self.generations, done - self.before, self.quantity, best, spread,
+            format_duration(left))
