@@ -13,6 +13,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from ...errors import LenspipeError
+from ..linear import nnls_from_normal_equations
 
 __all__ = ["InversionError", "LinearSystem", "factorise"]
 
@@ -78,8 +79,6 @@ class LinearSystem:
         projected = scipy.linalg.solve_triangular(self.factor, lower, lower=True, check_finite=False)
         reduced = upper - self._projected.T @ projected
         if nonnegative_light:
-            from ..linear import nnls_from_normal_equations
-
             amplitudes = nnls_from_normal_equations(self.schur_matrix, reduced)
         else:
             amplitudes = scipy.linalg.cho_solve((self.schur, True), reduced, check_finite=False)
