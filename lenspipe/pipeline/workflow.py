@@ -37,7 +37,8 @@ def config_hash(config: dict) -> str:
 
     Each fit records it and Snakemake reruns a fit whose hash changed. Threads are among the
     execution keys because they do not change a result: the chunked evaluator's values do not
-    depend on the chunking or the thread count (``tests/fit/test_likelihood.py``).
+    depend on the chunking or the thread count (``tests/fit/test_likelihood.py``, and for a
+    pixelized source ``tests/fit/test_inversion.py``).
     """
     science = {key: value for key, value in config.items() if key not in EXECUTION_KEYS}
     text = json.dumps(science, sort_keys=True, default=str)
