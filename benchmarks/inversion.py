@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/inversion.py                  # P3-pix and P1-pix, every mesh and regularization
     python benchmarks/inversion.py --repeats 5 --problems P3
+    python benchmarks/inversion.py --psf hst       # a real HST PSF (15 x 15, all 225 values)
 
 The data are P1's / P3's with the lens light left out (the lens light subtracted at its
 truth), fitted by the true Isothermal + shear and a pixelized source: a rectangular 39 x 39
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 from likelihood import median_ms as likelihood_median_ms  # benchmarks/ is on the path when run as a script
@@ -51,12 +53,26 @@ def source():
                                     sersic_index=1.5))
 
 
-def dataset(problem):
-    """P1 / P3 without the lens light (as if subtracted at its truth), and the adapt image."""
-    shape, radius = PROBLEMS[problem]
+#: A real HST/ACS F814W PSF (15 x 15, every value above the 1e-12 truncation) for ``--psf hst``.
+HST_PSF = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "slacs" / "J0029-0055" / "psf.fits"
+
+
+def psf_of(kind):
+    """BENCHMARKS.md's Gaussian (21 x 21, FWHM 0.1"; 116 values above 1e-12 of its peak), or J0029-0055's HST PSF."""
+    if kind == "hst":
+        from astropy.io import fits
+
+        with fits.open(HST_PSF) as hdul:
+            return np.asarray(hdul[0].data, dtype=float)
     k = np.arange(21) - 10
     sigma = 0.1 / 2.3548 / 0.05  # FWHM 0.1" in pixels of 0.05"
-    psf = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * sigma**2))
+    return np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * sigma**2))
+
+
+def dataset(problem, psf_kind="gaussian"):
+    """P1 / P3 without the lens light (as if subtracted at its truth), and the adapt image."""
+    shape, radius = PROBLEMS[problem]
+    psf = psf_of(psf_kind)
     tracer = Tracer([lens(), source()])
     imaging, model = simulate_imaging(tracer, shape, 0.05, psf / psf.sum(), exposure_time=1000.0, background_sky=0.1,
                                       seed=1, sub_size=8)
@@ -83,6 +99,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--problems", nargs="+", default=["P3", "P1"], choices=sorted(PROBLEMS))
+    parser.add_argument("--psf", default="gaussian", choices=["gaussian", "hst"],
+                        help="BENCHMARKS.md's Gaussian PSF, or a real HST PSF (J0029-0055's, 15 x 15, all 225 values kept)")
     args = parser.parse_args(argv)
     import os
 
@@ -90,8 +108,8 @@ def main(argv=None):
     print(f"# lenspipe pixelized-source benchmark (load average {load:.2f}, {threads_from_environment()} CPU(s) "
           f"granted, medians of {args.repeats} runs)")
     for problem in args.problems:
-        masked, adapt_image = dataset(problem)
-        print(f"{problem}-pix: {masked.pixels} pixels, PSF {masked.imaging.psf.shape}")
+        masked, adapt_image = dataset(problem, args.psf)
+        print(f"{problem}-pix: {masked.pixels} pixels, PSF {masked.imaging.psf.shape} ({args.psf})")
         for mesh_name, mesh in MESHES.items():
             for reg_name, regularization in REGULARIZATIONS.items():
                 model = model_of(mesh, regularization)

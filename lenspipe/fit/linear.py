@@ -45,66 +45,20 @@ steps 2-4 per model (benchmarks/mge.py).
 
 from __future__ import annotations
 
-import contextlib
-import threading
-
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 from scipy.optimize import nnls
 
-try:
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # optional: without it BLAS keeps its own thread count
-    ThreadpoolController = None
+from .blas import single_threaded_blas
 
 __all__ = ["solve_amplitudes", "normal_equations_from", "nnls_from_normal_equations", "stacked_bases_from",
-           "single_threaded_blas", "COLLINEAR", "NEGLIGIBLE"]
+           "COLLINEAR", "NEGLIGIBLE"]
 
 #: Pivots of the unit-diagonal normal matrix at or below this end the factorisation (see Accuracy).
 COLLINEAR = 1e-13
 #: A profile whose ``F_ll`` is below this fraction of the largest ``F_mm`` has no usable light.
 NEGLIGIBLE = 1e-24
-
-
-_BLAS = {"lock": threading.Lock(), "depth": 0, "saved": None, "controller": None}
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """Run the enclosed matrix products on one BLAS thread (restored when the last user leaves).
-
-    The Gram matrix of 60 bases over 8,000 pixels is 1 ms on one OpenBLAS thread but 5-10 ms
-    with OpenBLAS's default of one thread per core on a loaded 2-core machine (its threads
-    wait on each other), and the likelihood already runs one model chunk per core. Counted
-    under a lock, so concurrent callers (the chunked evaluator's threads) nest correctly.
-    A no-op without ``threadpoolctl``, or when BLAS already runs on one thread: switching
-    OpenBLAS's thread count on every call from two evaluator threads costs more than it saves
-    (P1-MGE batch 85-340 ms/vector against 66-100 with one thread set once for the whole
-    batch), so the evaluator should hold one BLAS thread while it runs chunks in parallel.
-    """
-    state = _BLAS
-    if ThreadpoolController is None:
-        yield
-        return
-    with state["lock"]:
-        if state["controller"] is None:
-            state["controller"] = ThreadpoolController().select(user_api="blas")
-        if state["depth"] == 0:
-            state["saved"] = [lib.num_threads for lib in state["controller"].lib_controllers]
-            for lib, threads in zip(state["controller"].lib_controllers, state["saved"]):
-                if threads != 1:  # already one (an outer limit, e.g. the evaluator's): no toggling
-                    lib.set_num_threads(1)
-        state["depth"] += 1
-    try:
-        yield
-    finally:
-        with state["lock"]:
-            state["depth"] -= 1
-            if state["depth"] == 0:
-                for lib, threads in zip(state["controller"].lib_controllers, state["saved"]):
-                    if threads != 1:
-                        lib.set_num_threads(threads)
 
 
 def stacked_bases_from(bases) -> np.ndarray:

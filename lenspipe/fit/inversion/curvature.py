@@ -64,19 +64,27 @@ TILE = 6
 def _curvature_preloads(dataset) -> tuple:
     """The dataset's part of the curvature kernel's arguments; cached on the dataset.
 
-    The PSF matrix's CSR arrays (int64 indices), the inverse variance, and the fitted pixels
-    ordered tile by tile (``order``, ``tile_indptr``) for :data:`TILE` x :data:`TILE` tiles.
+    The PSF matrix's CSR arrays with each entry's column as its position in its row's tile's
+    halo, the inverse variance, the fitted pixels ordered tile by tile (``order``,
+    ``tile_indptr``) for :data:`TILE` x :data:`TILE` tiles, and each tile's halo, the fitted
+    pixels its rows of P reach (``halo_indptr``, ``halo``).
     """
     if "_curvature_preloads" not in dataset.__dict__:
         matrix = psf_matrix_from(dataset)
         rows, columns = np.nonzero(~dataset.mask.array)
         key = (rows // TILE) * (dataset.mask.array.shape[1] // TILE + 1) + columns // TILE
         order = np.argsort(key, kind="stable")
-        _, starts = np.unique(key[order], return_index=True)
+        tile_keys, starts = np.unique(key[order], return_index=True)
+        tile_of_pixel = np.searchsorted(tile_keys, key)
+        pixels = len(rows)
+        entry_tile = np.repeat(tile_of_pixel, np.diff(matrix.indptr))
+        pairs, position = np.unique(entry_tile * pixels + matrix.indices, return_inverse=True)
+        halo_indptr = np.searchsorted(pairs // pixels, np.arange(len(tile_keys) + 1))
         dataset.__dict__["_curvature_preloads"] = (
-            matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+            matrix.indptr.astype(np.int64), (position - halo_indptr[entry_tile]).astype(np.int64),
             np.ascontiguousarray(matrix.data, dtype=float), np.ascontiguousarray(dataset.inverse_variance, dtype=float),
-            order.astype(np.int64), np.append(starts, len(order)).astype(np.int64))
+            order.astype(np.int64), np.append(starts, len(order)).astype(np.int64),
+            halo_indptr.astype(np.int64), (pairs % pixels).astype(np.int64))
     return dataset.__dict__["_curvature_preloads"]
 
 
@@ -100,5 +108,5 @@ def curvature_lower_from(dataset, mapping, source_pixels) -> np.ndarray:
     preloads = _curvature_preloads(dataset)
     total = np.zeros((source_pixels, source_pixels))
     with single_threaded_blas():  # each tile's product is small: one BLAS thread
-        curvature_lower(*mapping, *preloads, 0, len(preloads[-1]) - 1, total)
+        curvature_lower(*mapping, *preloads, total)
     return total

@@ -68,60 +68,76 @@ def mapping_matrix_csr(indices, weights, sizes, point_indptr, source_pixels):
 
 
 @numba.njit(cache=True, nogil=True)
-def curvature_lower(m_indptr, m_columns, m_values, p_indptr, p_columns, p_values, inverse_variance, order,
-                    tile_indptr, first_tile, last_tile, f):
+def curvature_lower(m_indptr, m_columns, m_values, p_indptr, p_halo, p_values, inverse_variance, order,
+                    tile_indptr, halo_indptr, halo, f):
     """Add to ``f`` the lower triangle of ``F = B^T W B`` (dense, S x S) from tiles of fitted pixels.
 
     For each tile (a small square of fitted pixels), its rows of ``B = P M`` (row i is
     ``sum_k P_ik M_k``) are formed as a dense (T, U) block over the U source pixels they touch,
     ``B_t^T W_t B_t`` is one dense product, and its lower triangle is added to ``f``. Tiles
     rather than single pixels because neighbouring pixels touch nearly the same source pixels:
-    the scattered additions into ``f`` fall from ``sum_i U_i^2`` to ``sum_t U_t^2``. Summing
-    over disjoint tile ranges gives the whole F.
+    the scattered additions into ``f`` fall from ``sum_i U_i^2`` to ``sum_t U_t^2``.
+
+    The tile's halo (the pixels its PSF rows reach) is read from ``M`` once: each halo pixel's
+    entries are put in the block's column numbering first, and the block is then summed from
+    them with ``P``'s entries addressed by halo position (``p_halo``). Reading ``M`` row by row
+    for every (pixel, PSF entry) pair instead visits each halo pixel's entries about 25 times
+    for a 15 x 15 PSF (J0029-0055: 54 ms against 74-92 ms for the whole ``F``).
 
     Parameters
     ----------
     m_indptr, m_columns, m_values
         M in CSR (:func:`mapping_matrix_csr`).
-    p_indptr, p_columns, p_values
-        The PSF matrix P (N x N) in CSR, int64 indices.
+    p_indptr, p_halo, p_values
+        The PSF matrix P (N x N) in CSR, each entry's column given as its position in the
+        row's tile's halo (int64).
     inverse_variance : ndarray, shape (N,)
         W, 1 / noise^2 (1 / image units^2).
     order : ndarray of int64, shape (N,)
         The fitted pixels tile by tile.
     tile_indptr : ndarray of int64
         Tile t holds ``order[tile_indptr[t]:tile_indptr[t + 1]]``.
-    first_tile, last_tile : int
-        The range of tiles summed.
+    halo_indptr, halo : ndarray of int64
+        Tile t's halo is ``halo[halo_indptr[t]:halo_indptr[t + 1]]`` (fitted pixels).
     f : ndarray, shape (S, S)
         Added to in place (its upper triangle is left as it is).
     """
     source_pixels = f.shape[0]
     local = np.full(source_pixels, -1, np.int64)
     columns = np.empty(source_pixels, np.int64)
-    for t in range(first_tile, last_tile):
+    for t in range(len(tile_indptr) - 1):
         start, stop = tile_indptr[t], tile_indptr[t + 1]
+        h0, h1 = halo_indptr[t], halo_indptr[t + 1]
+        count = 0
+        for h in range(h0, h1):
+            count += m_indptr[halo[h] + 1] - m_indptr[halo[h]]
+        entry_column = np.empty(count, np.int64)  # the halo's M entries, in block columns
+        entry_value = np.empty(count)
+        entry_start = np.empty(h1 - h0 + 1, np.int64)
         used = 0
-        for q0 in range(start, stop):  # the source pixels the tile touches
-            i = order[q0]
-            for q in range(p_indptr[i], p_indptr[i + 1]):
-                k = p_columns[q]
-                for r in range(m_indptr[k], m_indptr[k + 1]):
-                    a = m_columns[r]
-                    if local[a] < 0:
-                        local[a] = used
-                        columns[used] = a
-                        used += 1
+        n = 0
+        for h in range(h0, h1):
+            entry_start[h - h0] = n
+            for r in range(m_indptr[halo[h]], m_indptr[halo[h] + 1]):
+                a = m_columns[r]
+                if local[a] < 0:
+                    local[a] = used
+                    columns[used] = a
+                    used += 1
+                entry_column[n] = local[a]
+                entry_value[n] = m_values[r]
+                n += 1
+        entry_start[h1 - h0] = n
         block = np.zeros((stop - start, used))
         weighted = np.empty((stop - start, used))
         for q0 in range(start, stop):
             i = order[q0]
             row = q0 - start
             for q in range(p_indptr[i], p_indptr[i + 1]):
-                k = p_columns[q]
+                h = p_halo[q]
                 psf = p_values[q]
-                for r in range(m_indptr[k], m_indptr[k + 1]):
-                    block[row, local[m_columns[r]]] += psf * m_values[r]
+                for e in range(entry_start[h], entry_start[h + 1]):
+                    block[row, entry_column[e]] += psf * entry_value[e]
             w = inverse_variance[i]
             for x in range(used):
                 weighted[row, x] = w * block[row, x]
