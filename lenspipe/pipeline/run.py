@@ -128,7 +128,7 @@ def run_fit(request: FitRequest):
     from ..results.reconstruction import reconstruction_from
     from ..results.result import ResultDataset, build_result
     from ..results.result_file import read_result, write_result
-    from ..results.warnings import fit_warnings
+    from ..results.warnings import edge_rises, fit_warnings
     from .initialise import initial_from_optimiser
     from .stages import stage_model_from
 
@@ -215,9 +215,11 @@ def run_fit(request: FitRequest):
         convergence=output.diagnostics, reconstruction=reconstruction,
     )
     result.summary["latent"] = latent
+    edge_rise = edge_rises(model, result.summary, samples.max_log_likelihood_vector, evaluator.log_likelihoods)
     result.summary["warnings"] = fit_warnings(model, result.summary, best_fit, mask, positions=positions,
                                               threshold=settings.positions.threshold,
-                                              diagnostics=output.diagnostics, held=_held(initialisation))
+                                              diagnostics=output.diagnostics, held=_held(initialisation),
+                                              edge_rise=edge_rise)
     for warning in result.summary["warnings"]:
         _LOG.warning("%s / %s: %s", request.unique_tag, request.stage, warning["message"])
     write_result(request.out, result)

@@ -8,7 +8,8 @@ column ``warning_codes`` lists their codes). The codes:
 ``prior_edge``
     A free parameter's posterior reaches a limit of its prior (:func:`prior_edge_warnings`):
     the data wanted a value the prior forbids (a source effective radius run to the 30" edge,
-    a regularization coefficient at its bound); or a parameter held at its optimum
+    a regularization coefficient at its bound), unless the log likelihood is flat from the
+    median to that limit (a parameter the data leave unconstrained there); or a parameter held at its optimum
     (``initialise.hold_unmatched``) was optimised to a limit (:func:`held_edge_warnings`).
 ``source_larger_than_mask``
     More than :data:`OUTSIDE_FRACTION` of a parametric source's lensed light (unblurred, at
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_warnings", "EDGE_FRACTION", "OUTSIDE_FRACTION", "MASS_LIGHT_OFFSET", "CODES"]
+__all__ = ["fit_warnings", "edge_rises", "EDGE_FRACTION", "EDGE_FLAT", "EDGE_INSIDE", "OUTSIDE_FRACTION", "MASS_LIGHT_OFFSET", "CODES"]
 
 #: A 3-sigma value closer to a prior limit than this fraction of the median's distance to it reaches it.
 EDGE_FRACTION = 0.1
@@ -50,30 +51,103 @@ def _warning(code, message) -> dict:
     return {"code": code, "message": message}
 
 
-def prior_edge_warnings(model, summary: dict) -> list:
-    """``prior_edge`` for each free parameter whose posterior reaches a finite limit of its prior.
+def _edge_candidates(model, summary: dict) -> list:
+    """(index, path, side, limit, median) of each posterior reaching a finite limit of its prior.
 
     Reaching: the 3-sigma value on the limit's side lies closer to the limit than
     :data:`EDGE_FRACTION` of the distance from the median to the limit (for a Gaussian
     posterior, the limit is within about 3.3 sigma of the median), so the prior cuts the
-    posterior. A compact source (effective radius 0.1 +- 0.02" on a 0-30" prior) is not
-    flagged; one run to the 30" edge is.
+    posterior.
     """
     median, errors = summary.get("median_pdf_instance", {}), summary.get("errors", {})
     out = []
-    for path, prior in zip(model.paths, model.priors_ordered):
-        lower, upper = prior.limits
+    for index, (path, prior) in enumerate(zip(model.paths, model.priors_ordered)):
         value, bounds = median.get(path), errors.get(path, {})
         if value is None:
             continue
-        for side, limit, bound in (("lower", lower, bounds.get("lower_3")), ("upper", upper, bounds.get("upper_3"))):
-            if bound is None or not np.isfinite(limit):
-                continue
-            if abs(limit - bound) <= EDGE_FRACTION * abs(limit - value):
-                out.append(_warning("prior_edge", f"{path}: the posterior (median {value:.4g}, 3 sigma {bound:.4g}) "
-                                                  f"reaches the {side} limit {limit:.4g} of its prior; widen the "
-                                                  "prior or check the model"))
+        for side, limit, bound in zip(("lower", "upper"), prior.limits, (bounds.get("lower_3"), bounds.get("upper_3"))):
+            if bound is not None and np.isfinite(limit) and abs(limit - bound) <= EDGE_FRACTION * abs(limit - value):
+                out.append((index, path, side, limit, value, bound))
     return out
+
+
+def _unit_place(prior, value) -> float:
+    """``value``'s place in ``prior``'s unit cube (its cumulative probability, to 1e-4)."""
+    grid = np.linspace(0.0, 1.0, 10001)
+    return float(np.interp(value, prior.value_for(grid), grid))
+
+
+def edge_rises(model, summary: dict, best_vector, log_likelihoods) -> dict:
+    """Path -> rise of the log likelihood from a parameter's posterior median to the prior limit
+    its posterior reaches, the other parameters at their maximum-likelihood values.
+
+    Two evaluations for each parameter :func:`prior_edge_warnings` would flag (a limit probed
+    at 1e-9 inside it, in the prior's unit cube, as the optimisers do); none otherwise.
+
+    Parameters
+    ----------
+    model : Model
+    summary : dict
+    best_vector : ndarray, shape (n_parameters,)
+        The maximum-likelihood parameters.
+    log_likelihoods : callable
+        (K, n_parameters) -> (K,), the fit's own evaluator.
+    """
+    candidates = _edge_candidates(model, summary)
+    if not candidates:
+        return {}
+    vectors = []
+    for index, _, side, _, value, _ in candidates:
+        prior = model.priors_ordered[index]
+        at_median, at_limit = np.array(best_vector, dtype=float), np.array(best_vector, dtype=float)
+        at_median[index] = value
+        at_limit[index] = prior.value_for(1e-9 if side == "lower" else 1.0 - 1e-9)
+        vectors += [at_median, at_limit]
+    values = np.asarray(log_likelihoods(np.array(vectors)), dtype=float).reshape(-1, 2)
+    rises = values[:, 1] - values[:, 0]
+    return {path: float(rise) if np.isfinite(rise) else -np.inf
+            for (_, path, *_), rise in zip(candidates, rises)}
+
+
+def prior_edge_warnings(model, summary: dict, edge_rise=None) -> list:
+    """``prior_edge`` for each free parameter whose posterior reaches a finite limit of its prior
+    (:func:`_edge_candidates`), unless the data leave it unconstrained there.
+
+    A compact source (effective radius 0.1 +- 0.02" on a 0-30" prior) is not flagged; one run to
+    the 30" edge is. Unconstrained: the log likelihood changes by at most :data:`EDGE_FLAT`
+    from the posterior's median to the limit (``edge_rise``, :func:`edge_rises`) and the median
+    lies at least :data:`EDGE_INSIDE` inside the limit in the prior's unit cube. The prior, not
+    the data, then sets how far the posterior runs, and widening it changes nothing else: an
+    Adapt ``inner_coefficient`` whose log evidence is flat to 0.4 from 1e-6 to 1e-2 (J0029-0055's
+    source_pix_2) is such a parameter; a posterior piled against the limit, or a likelihood that
+    rises or falls towards it, is flagged.
+
+    Parameters
+    ----------
+    model : Model
+    summary : dict
+        ``median_pdf_instance`` and ``errors`` (1- and 3-sigma bounds).
+    edge_rise : dict, optional
+        Path -> :func:`edge_rises`'s value; without it every reaching posterior is flagged.
+    """
+    out = []
+    for index, path, side, limit, value, bound in _edge_candidates(model, summary):
+        rise = None if edge_rise is None else edge_rise.get(path)
+        if rise is not None and abs(rise) <= EDGE_FLAT:
+            place = _unit_place(model.priors_ordered[index], value)
+            if min(place, 1.0 - place) >= EDGE_INSIDE:
+                continue
+        how = "" if rise is None else f"; the log likelihood changes by {rise:+.3g} from the median to the limit"
+        out.append(_warning("prior_edge", f"{path}: the posterior (median {value:.4g}, 3 sigma {bound:.4g}) "
+                                          f"reaches the {side} limit {limit:.4g} of its prior{how}; widen the "
+                                          "prior or check the model"))
+    return out
+
+
+#: Unconstrained towards a limit: the log likelihood changes by at most this from the median to it ...
+EDGE_FLAT = 1.0
+#: ... and the median is at least this far inside the limit in the prior's unit cube.
+EDGE_INSIDE = 0.1
 
 
 def held_edge_warnings(held: dict) -> list:
@@ -189,7 +263,8 @@ def mass_light_warnings(tracer, names=None) -> list:
     return out
 
 
-def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diagnostics=None, held=None) -> list:
+def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diagnostics=None, held=None,
+                 edge_rise=None) -> list:
     """Every warning of one fit (module docstring), in the order of :data:`CODES`.
 
     Parameters
@@ -208,8 +283,11 @@ def fit_warnings(model, summary, fit, mask, *, positions=(), threshold=0.0, diag
     held : dict, optional
         Path -> (value, place in its prior's unit cube) of parameters held at their optimum
         (``initialise.hold_unmatched``): :func:`held_edge_warnings`.
+    edge_rise : dict, optional
+        :func:`edge_rises` of the fit: a parameter unconstrained up to its prior's limit is not
+        flagged (:func:`prior_edge_warnings`).
     """
-    out = held_edge_warnings(held or {}) + prior_edge_warnings(model, summary)
+    out = held_edge_warnings(held or {}) + prior_edge_warnings(model, summary, edge_rise)
     out += source_warnings(fit, mask, mask.pixel_scale)
     out += positions_warnings(fit, positions, threshold)
     out += mass_light_warnings(fit.tracer, getattr(fit, "galaxy_names", None))

@@ -9,7 +9,7 @@ from lenspipe.fit.fit_imaging import FitImaging, MaskedImaging
 from lenspipe.lensing import Galaxy, Tracer
 from lenspipe.model import Collection, Model, UniformPrior
 from lenspipe.profiles import Isothermal, Sersic
-from lenspipe.results.warnings import fit_warnings
+from lenspipe.results.warnings import edge_rises, fit_warnings
 
 MASS = Isothermal(centre=(0.0, 0.0), ell_comps=(0.05, -0.03), einstein_radius=1.0)
 
@@ -115,6 +115,53 @@ def test_a_parameter_held_at_its_prior_edge_is_flagged(dataset):
               "galaxies.source.pixelization.regularization.inner_coefficient": (1.1e-6, 0.004, None)}  # -inf at 0
     assert fit_warnings(_model(), summary, fit, mask, diagnostics={"converged": True, "steps": 900},
                         held=inside) == []
+
+
+def test_edge_rises_probe_the_log_likelihood_from_the_median_to_the_limit():
+    """The effective radius's posterior (median 0.05", 3 sigma down to 0) reaches the 0 limit of its
+    prior; the log likelihood -0.5 ((r - 0.1) / 0.05)^2 changes by -2 + 0.5 = -1.5 from the median
+    to the limit (probed at 1e-9 of the cube: 3e-8"). The Einstein radius's does not reach a limit
+    and is not probed."""
+    model = _model()
+    index = model.paths.index("galaxies.source.bulge.effective_radius")
+    summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, "galaxies.source.bulge.effective_radius": 0.05},
+                       {"galaxies.lens.mass.einstein_radius": 0.01, "galaxies.source.bulge.effective_radius": 0.02})
+    calls = []
+
+    def log_likelihoods(vectors):
+        calls.append(len(vectors))
+        return -0.5 * ((vectors[:, index] - 0.1) / 0.05) ** 2
+
+    best = np.full(model.prior_count, 0.3)
+    rises = edge_rises(model, summary, best, log_likelihoods)
+    assert list(rises) == ["galaxies.source.bulge.effective_radius"] and calls == [2]
+    assert rises["galaxies.source.bulge.effective_radius"] == pytest.approx(-1.5, abs=1e-5)
+
+
+def test_a_posterior_the_data_leave_unconstrained_up_to_its_limit_is_not_flagged(dataset):
+    """A regularization-like parameter: its posterior spreads to the limit because the log likelihood
+    is flat there (J0029-0055's Adapt inner_coefficient, flat to 0.4 from 1e-6 to 1e-2), not because
+    the data want it beyond. It is flagged when the likelihood rises or falls towards the limit by more
+    than 1, or when its median is itself within 0.1 of the limit in the prior's unit cube."""
+    masked, mask = dataset
+    fit = _fit(masked, Sersic(centre=(0.05, 0.02), ell_comps=(0.1, 0.0), intensity=2.0, effective_radius=0.2,
+                              sersic_index=1.0))
+    path = "galaxies.source.bulge.effective_radius"
+    diagnostics = {"converged": True, "steps": 900}
+
+    def warnings(median, rise):
+        summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, path: median},
+                           {"galaxies.lens.mass.einstein_radius": 0.01, path: median / 2})
+        return fit_warnings(_model(), summary, fit, mask, diagnostics=diagnostics,
+                            edge_rise=None if rise is None else {path: rise})
+
+    assert warnings(10.0, 0.3) == []  # unconstrained from 10" (a third of the cube) down to 0
+    assert _codes(warnings(10.0, None)) == ["prior_edge"]  # without the probe
+    rising = warnings(10.0, 2.5)
+    assert _codes(rising) == ["prior_edge"] and "changes by +2.5 from the median to the limit" in rising[0]["message"]
+    assert _codes(warnings(10.0, -1.2)) == ["prior_edge"]
+    assert _codes(warnings(10.0, -np.inf)) == ["prior_edge"]
+    assert _codes(warnings(2.7, 0.3)) == ["prior_edge"]  # piled against the limit: 0.09 of the cube
 
 
 def test_a_mass_pulled_off_its_light_is_flagged(dataset):
