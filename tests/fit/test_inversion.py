@@ -101,7 +101,7 @@ def test_the_delaunay_walk_finds_scipys_triangles_and_the_outside_points():
 
 
 def test_the_curvature_kernel_equals_the_sparse_product(noisy):
-    """F summed tile by tile is B^T W B of the explicit blurred mapping matrix."""
+    """F summed tile by tile is B^T W B of the explicit blurred mapping matrix, and B^T W X its products with columns."""
     from lenspipe.fit.inversion.inversion import curvature_lower_from
     from lenspipe.fit.inversion.kernels import mapping_matrix_csr
 
@@ -111,8 +111,12 @@ def test_the_curvature_kernel_equals_the_sparse_product(noisy):
     np.testing.assert_allclose(inversion.curvature_matrix, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
     mapping = inversion.mapping_matrix
     csr = (mapping.indptr.astype(np.int64), mapping.indices.astype(np.int64), mapping.data)
-    one = curvature_lower_from(noisy, csr, mapping.shape[1])
+    columns = np.column_stack([noisy.data, np.linspace(-1.0, 2.0, noisy.pixels)])
+    one, projected = curvature_lower_from(noisy, csr, mapping.shape[1], columns)
     np.testing.assert_allclose(np.tril(one), np.tril(expected), rtol=1e-10, atol=1e-10 * np.abs(expected).max())
+    # B^T W X from the same tiles: the data vector and a linear light profile's column
+    expected_columns = blurred.T @ (noisy.inverse_variance[:, None] * columns)
+    np.testing.assert_allclose(projected, expected_columns, rtol=1e-10, atol=1e-10 * np.abs(expected_columns).max())
     # the mapping kernel: M's rows are the means of the sub-points' interpolation weights
     mapper = inversion.mapper
     indptr, columns, values = mapping_matrix_csr(mapper.indices.astype(np.int64), mapper.weights,

@@ -1,7 +1,7 @@
 """The PSF over the fitted pixels and the curvature matrix ``F = (P M)^T W (P M)``.
 
 :func:`psf_matrix_from` is the PSF as an (N, N) sparse matrix over the fitted pixels (built
-once per dataset); :func:`curvature_lower_from` sums ``F`` tile by tile with the compiled
+once per dataset); :func:`curvature_lower_from` sums ``F`` (and ``B^T W X`` for image-plane columns) tile by tile with the compiled
 kernel of :mod:`.kernels`.
 
 The PSF matrix leaves out kernel values below :data:`PSF_TRUNCATION` of the kernel's peak
@@ -88,8 +88,9 @@ def _curvature_preloads(dataset) -> tuple:
     return dataset.__dict__["_curvature_preloads"]
 
 
-def curvature_lower_from(dataset, mapping, source_pixels) -> np.ndarray:
-    """The lower triangle of ``F = (P M)^T W (P M)`` as a dense (S, S) array (a new array).
+def curvature_lower_from(dataset, mapping, source_pixels, columns=None) -> tuple:
+    """The lower triangle of ``F = (P M)^T W (P M)`` as a dense (S, S) array (a new array), and
+    ``(P M)^T W X`` for image-plane columns ``X``, summed from the same tiles.
 
     On the calling thread, tile after tile in one order: the matrix (and every log evidence)
     does not depend on the threads a fit is given. Splitting the tiles over threads would make
@@ -104,9 +105,20 @@ def curvature_lower_from(dataset, mapping, source_pixels) -> np.ndarray:
         M's CSR arrays (:func:`~.kernels.mapping_matrix_csr`).
     source_pixels : int
         S.
+    columns : ndarray, shape (N, R), optional
+        X: the residual data (for the data vector ``D``) and the linear light profiles'
+        blurred bases (for ``C``), image units. Summed here rather than as ``M^T P^T (W X)``,
+        a pass of the sparse PSF over every column (8 ms a call for 21 columns on J0029-0055).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``F``'s lower triangle (S, S) and ``(P M)^T W X`` (S, R).
     """
     preloads = _curvature_preloads(dataset)
+    columns = np.zeros((dataset.pixels, 0)) if columns is None else np.ascontiguousarray(columns, dtype=float)
     total = np.zeros((source_pixels, source_pixels))
+    projected = np.zeros((source_pixels, columns.shape[1]))
     with single_threaded_blas():  # each tile's product is small: one BLAS thread
-        curvature_lower(*mapping, *preloads, total)
-    return total
+        curvature_lower(*mapping, *preloads, columns, total, projected)
+    return total, projected

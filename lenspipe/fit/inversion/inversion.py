@@ -13,8 +13,9 @@ For one model, in steps (Warren & Dye 2003; Suyu et al. 2006; PyAutoArray's conv
    in, as in PyAutoArray's inversions);
 4. ``F = B^T W B`` (dense, S x S) and ``D = B^T W d = M^T P^T W d`` with ``W = 1/sigma^2``
    and ``d`` the data minus the rest of the model; the regularization ``H``
-   (:mod:`.regularization`). ``F`` is summed tile by tile of fitted pixels by a compiled
-   kernel (:mod:`.kernels`, :mod:`.curvature`) that never stores ``B``;
+   (:mod:`.regularization`). ``F``, ``D`` and linear light profiles' ``C = B^T W E`` are summed
+   tile by tile of fitted pixels by a compiled kernel (:mod:`.kernels`, :mod:`.curvature`)
+   that never stores ``B``;
 5. solve ``(F + H) s = D`` by a dense Cholesky factorisation (LAPACK; linear light profiles
    solved in the same system are eliminated through their Schur complement,
    :class:`LinearSystem`, and kept non-negative as in a parametric fit); a matrix that is not
@@ -260,10 +261,11 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
                              mapper.pixels)
     mapping = scipy.sparse.csr_matrix((csr[2], csr[1], csr[0]), shape=(dataset.pixels, mapper.pixels))
     mark("inversion_mapper")
-    system_lower = curvature_lower_from(dataset, csr, mapper.pixels)
+    has_light = extra is not None and extra.shape[1] > 0
+    columns = np.column_stack([residual_data, extra]) if has_light else residual_data[:, None]
+    system_lower, projected = curvature_lower_from(dataset, csr, mapper.pixels, columns)
+    data_vector = projected[:, 0]  # D = B^T W d
     psf = psf_matrix_from(dataset)
-    weighted_residual = psf.T @ (dataset.inverse_variance * residual_data)
-    data_vector = mapping.T @ weighted_residual
     mark("inversion_curvature")
     regularization = pixelization.regularization
     signals = None
@@ -277,10 +279,10 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
     system_lower[lower_h.row, lower_h.col] += lower_h.data
     light = cross = None
     vector = data_vector
-    if extra is not None and extra.shape[1]:
+    if has_light:
         weighted_extra = extra * dataset.inverse_variance[:, None]
         light = extra.T @ weighted_extra
-        cross = np.asarray(mapping.T @ (psf.T @ weighted_extra))  # (S, L) = B^T W E
+        cross = projected[:, 1:]  # (S, L) = B^T W E
         vector = np.concatenate([weighted_extra.T @ residual_data, data_vector])
     system = LinearSystem(system_lower, light, cross)
     _, log_det_h = factorise(h, "regularization matrix")

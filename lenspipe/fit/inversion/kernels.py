@@ -69,8 +69,10 @@ def mapping_matrix_csr(indices, weights, sizes, point_indptr, source_pixels):
 
 @numba.njit(cache=True, nogil=True)
 def curvature_lower(m_indptr, m_columns, m_values, p_indptr, p_halo, p_values, inverse_variance, order,
-                    tile_indptr, halo_indptr, halo, f):
-    """Add to ``f`` the lower triangle of ``F = B^T W B`` (dense, S x S) from tiles of fitted pixels.
+                    tile_indptr, halo_indptr, halo, columns_in, f, f_columns):
+    """Add to ``f`` the lower triangle of ``F = B^T W B`` (dense, S x S) from tiles of fitted pixels,
+    and to ``f_columns`` the products ``B^T W X`` of image-plane columns ``X`` (the data vector
+    ``D = B^T W d`` and the linear light profiles' ``C = B^T W E``) from the same blocks.
 
     For each tile (a small square of fitted pixels), its rows of ``B = P M`` (row i is
     ``sum_k P_ik M_k``) are formed as a dense (T, U) block over the U source pixels they touch,
@@ -99,10 +101,15 @@ def curvature_lower(m_indptr, m_columns, m_values, p_indptr, p_halo, p_values, i
         Tile t holds ``order[tile_indptr[t]:tile_indptr[t + 1]]``.
     halo_indptr, halo : ndarray of int64
         Tile t's halo is ``halo[halo_indptr[t]:halo_indptr[t + 1]]`` (fitted pixels).
+    columns_in : ndarray, shape (N, R)
+        X, R image-plane columns over the fitted pixels (R may be 0).
     f : ndarray, shape (S, S)
         Added to in place (its upper triangle is left as it is).
+    f_columns : ndarray, shape (S, R)
+        Added to in place.
     """
     source_pixels = f.shape[0]
+    width = columns_in.shape[1]
     local = np.full(source_pixels, -1, np.int64)
     columns = np.empty(source_pixels, np.int64)
     for t in range(len(tile_indptr) - 1):
@@ -148,6 +155,15 @@ def curvature_lower(m_indptr, m_columns, m_values, p_indptr, p_halo, p_values, i
                 b = columns[y]
                 if b <= a:
                     f[a, b] += product[x, y]
+        if width:
+            tile_columns = np.empty((stop - start, width))
+            for q0 in range(start, stop):
+                for c in range(width):
+                    tile_columns[q0 - start, c] = columns_in[order[q0], c]
+            projected = np.dot(weighted.T, tile_columns)
+            for x in range(used):
+                for c in range(width):
+                    f_columns[columns[x], c] += projected[x, c]
         for x in range(used):
             local[columns[x]] = -1
 
