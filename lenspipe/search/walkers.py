@@ -4,7 +4,8 @@ import numpy as np
 
 from ..errors import SearchError
 
-__all__ = ["LogPosterior", "prior_draw", "ball_draw", "initial_walkers", "stragglers", "STRAGGLER_PROBABILITY"]
+__all__ = ["LogPosterior", "prior_draw", "ball_draw", "initial_walkers", "stragglers", "restart_beside", "STRAGGLER_PROBABILITY",
+           "RESTART_OFFSET"]
 
 _UNIT_EPS = 1e-12
 
@@ -126,3 +127,57 @@ def stragglers(log_posterior, dimensions):
     gap = 0.5 * chi2.isf(STRAGGLER_PROBABILITY, dimensions)
     low = np.flatnonzero(~(values >= np.median(values) - gap))  # NaN and -inf included
     return low if len(low) <= len(values) // 3 else np.array([], dtype=int)
+
+
+#: A restarted walker's offset from the walker it restarts beside, in units of the ensemble's spread.
+RESTART_OFFSET = 0.01
+#: Offset points drawn (each closer) before a restart is given up.
+RESTART_TRIES = 8
+
+
+def restart_beside(stuck, positions, now, rng, posterior) -> list:
+    """Move each stuck walker (in place) beside a randomly chosen other walker.
+
+    The new position is the other walker's plus a Gaussian offset of :data:`RESTART_OFFSET` of
+    the ensemble's spread in each coordinate, and the log posterior is evaluated there. Not the
+    other walker's position itself: zeus moves a walker along the difference of two others,
+    and two walkers at one point give a zero direction whose slice never ends (J0029-0055's
+    mass_total, six of 18 walkers restarted onto others: "could not bracket the posterior's
+    slice" within the next segment). An offset point without a finite log posterior is drawn
+    again, closer (at most :data:`RESTART_TRIES` draws); failing that, the walker stays.
+
+    Parameters
+    ----------
+    stuck : ndarray of int
+        The walkers to move (:func:`stragglers`).
+    positions : ndarray, shape (nwalkers, n)
+        Updated in place.
+    now : ndarray, shape (nwalkers, 2)
+        Each walker's (log likelihood, log prior); updated in place.
+    rng : numpy.random.Generator
+    posterior : LogPosterior
+
+    Returns
+    -------
+    list of (int, int)
+        (walker, the walker it now sits beside) for each walker moved.
+    """
+    others = np.setdiff1d(np.arange(len(positions)), stuck)
+    chosen = rng.choice(others, size=len(stuck))
+    spread = np.std(positions[others], axis=0)
+    spread = np.where(spread > 0, spread, np.max(spread, initial=0.0) or 1.0)
+    proposed = positions[chosen] + RESTART_OFFSET * spread * rng.standard_normal((len(stuck), positions.shape[1]))
+    values = posterior(proposed)
+    for attempt in range(1, RESTART_TRIES):
+        bad = ~np.isfinite(values[:, 0])
+        if not bad.any():
+            break
+        proposed[bad] = positions[chosen[bad]] + (RESTART_OFFSET * 0.5**attempt * spread
+                                                  * rng.standard_normal((int(bad.sum()), positions.shape[1])))
+        values[bad] = posterior(proposed[bad])
+    moved = []
+    for walker, source, point, value in zip(stuck, chosen, proposed, values):
+        if np.isfinite(value[0]):
+            positions[walker], now[walker] = point, value[1:]
+            moved.append((int(walker), int(source)))
+    return moved

@@ -18,9 +18,9 @@ check at which every nested split-R-hat is below
 :data:`~lenspipe.search.convergence.WARMUP_RHAT`; from then on ``mu`` is fixed, and the
 stopping rule's burn-in holds the whole warm-up, so the posterior sample comes from one
 fixed kernel. At the end of each warm-up segment a walker stuck far below the ensemble
-(:func:`~lenspipe.search.walkers.stragglers`) restarts at a randomly chosen other walker's
-position; like a better start, this changes only the burn-in, which is discarded. Each restart is
-logged and listed in the result's ``notes["restarted_walkers"]``.
+(:func:`~lenspipe.search.walkers.stragglers`) restarts beside a randomly chosen other walker
+(:func:`~lenspipe.search.walkers.restart_beside`); like a better start, this changes only the
+burn-in, which is discarded. Each restart is logged and listed in the result's ``notes["restarted_walkers"]``.
 """
 
 import dataclasses
@@ -38,7 +38,7 @@ from .convergence import WARMUP_RHAT, assess, split_rhat
 from .progress import LOGGER_NAME, Progress, zeus_logging
 from .samples import SearchOutput
 from .space import COORDINATES, SamplerSpace
-from .walkers import LogPosterior, ball_draw, initial_walkers, prior_draw, stragglers
+from .walkers import LogPosterior, ball_draw, initial_walkers, prior_draw, restart_beside, stragglers
 
 __all__ = ["ZeusSearch", "SearchOutput"]
 
@@ -309,7 +309,7 @@ class ZeusSearch:
         if warmup_end < 0:
             stuck = stragglers(now.sum(axis=1), n)
             if len(stuck):
-                notes = self._restart(stuck, positions, now, steps, dict(state.notes))
+                notes = self._restart(stuck, positions, now, steps, dict(state.notes), posterior)
         return dataclasses.replace(
             state, steps=steps, chain=full_chain, warmup_end=warmup_end, notes=notes,
             log_likelihood=np.concatenate([state.log_likelihood, blobs[:, :, 0]]),
@@ -320,20 +320,17 @@ class ZeusSearch:
             assessment=_json_assessment(checked), converged=checked["converged"],
         )
 
-    def _restart(self, stuck, positions, now, steps, notes):
-        """Move the stuck walkers (in place) onto other walkers' positions; return the notes."""
+    def _restart(self, stuck, positions, now, steps, notes, posterior):
+        """Move the stuck walkers (in place) beside other walkers (:func:`restart_beside`); return the notes."""
         rng = np.random.default_rng([self.seed, steps])  # the same on a resumed run
-        others = np.setdiff1d(np.arange(len(positions)), stuck)
-        chosen = rng.choice(others, size=len(stuck))
-        median = float(np.median(now.sum(axis=1)))
+        below = float(np.median(now.sum(axis=1))) - now.sum(axis=1)  # before the moves
         restarted = list(notes.get("restarted_walkers", []))
-        for walker, source in zip(stuck, chosen):
+        for walker, source in restart_beside(stuck, positions, now, rng, posterior):
             logging.getLogger(LOGGER_NAME).info(
                 "step %d (warm-up): walker %d is stuck %.3g below the ensemble's median log posterior; "
-                "restarted at walker %d's position", steps, walker, median - now[walker].sum(), source)
+                "restarted next to walker %d", steps, walker, below[walker], source)
             restarted.append({"step": int(steps), "walker": int(walker), "from": int(source),
-                              "below_median": _json_float(median - now[walker].sum())})
-            positions[walker], now[walker] = positions[source], now[source]
+                              "below_median": _json_float(below[walker])})
         return {**notes, "restarted_walkers": restarted}
 
     def _output(self, model, space, state, resumed_from):

@@ -226,17 +226,47 @@ def test_stragglers_are_walkers_far_below_the_ensemble_by_the_chi_squared_tail()
     assert len(stragglers(stuck, dimensions)) == 0
 
 
-def test_a_stuck_walker_restarts_on_another_and_the_restart_is_recorded():
+def test_a_stuck_walker_restarts_beside_another_and_the_restart_is_recorded():
+    from lenspipe.search.walkers import RESTART_OFFSET, LogPosterior
+
     search = ZeusSearch(nwalkers=6, max_steps=10, seed=5)
-    positions = np.arange(12.0).reshape(6, 2)
-    now = np.column_stack([np.zeros(6), np.zeros(6)])
+    posterior = LogPosterior(toy_model(), gaussian_log_likelihoods)
+    start = np.column_stack([np.linspace(0.5, 1.5, 6), np.linspace(-2.5, -1.5, 6)])
+    positions = start.copy()
+    now = posterior(positions)[:, 1:]
     now[2] = (-500.0, 0.0)
-    notes = search._restart(np.array([2]), positions, now, 50, {"initialisation": {"mode": "ball"}})
+    notes = search._restart(np.array([2]), positions, now, 50, {"initialisation": {"mode": "ball"}}, posterior)
     (record,) = notes["restarted_walkers"]
     assert record["step"] == 50 and record["walker"] == 2 and record["from"] != 2
-    assert record["below_median"] == pytest.approx(500.0)
-    np.testing.assert_array_equal(positions[2], positions[record["from"]])
-    np.testing.assert_array_equal(now[2], (0.0, 0.0))
+    assert record["below_median"] > 400
+    source = positions[record["from"]]
+    offset = np.abs(positions[2] - source)
+    spread = np.std(np.delete(start, 2, axis=0), axis=0)
+    assert np.all(offset > 0) and np.all(offset < 5 * RESTART_OFFSET * spread)  # beside it, not on it
+    np.testing.assert_array_equal(now[2], posterior(positions[2:3])[0, 1:])  # its values are its own
     assert notes["initialisation"] == {"mode": "ball"}
-    again = search._restart(np.array([2]), np.arange(12.0).reshape(6, 2), now.copy(), 50, {})
+    again_positions, again_now = start.copy(), posterior(start)[:, 1:]
+    again_now[2] = (-500.0, 0.0)
+    again = search._restart(np.array([2]), again_positions, again_now, 50, {}, posterior)
     assert again["restarted_walkers"][0]["from"] == record["from"]  # the same on a resumed run
+    np.testing.assert_array_equal(again_positions, positions)
+
+
+def test_restarted_walkers_never_share_a_position():
+    """J0029-0055's mass_total restarted six of 18 walkers onto others' positions; two walkers at one
+    point give zeus a zero direction, and the next segment failed ("could not bracket the slice")."""
+    from lenspipe.search.walkers import LogPosterior
+
+    search = ZeusSearch(nwalkers=18, max_steps=10, seed=7)
+    posterior = LogPosterior(toy_model(), gaussian_log_likelihoods)
+    rng = np.random.default_rng(0)
+    positions = np.column_stack([rng.normal(1.0, 0.3, 18), rng.normal(-2.0, 0.3, 18)])
+    now = posterior(positions)[:, 1:]
+    stuck = np.array([2, 5, 7, 8, 11, 16])
+    now[stuck, 0] -= 100.0
+    notes = search._restart(stuck, positions, now, 50, {}, posterior)
+    assert len(notes["restarted_walkers"]) == 6
+    assert len(np.unique(positions, axis=0)) == 18
+    np.testing.assert_array_equal(now, posterior(positions)[:, 1:])
+
+
