@@ -9,8 +9,8 @@ column ``warning_codes`` lists their codes). The codes:
     A free parameter's posterior reaches a limit of its prior (:func:`prior_edge_warnings`):
     the data wanted a value the prior forbids (a source effective radius run to the 30" edge,
     a regularization coefficient at its bound), unless the log likelihood is flat from the
-    median to that limit (a parameter the data leave unconstrained there); or a parameter held at its optimum
-    (``initialise.hold_unmatched``) was optimised to a limit (:func:`held_edge_warnings`).
+    median to that limit (a parameter the data leave unconstrained there); or a parameter
+    held at its optimum (``initialise.hold_unmatched``) was optimised to a limit (:func:`held_edge_warnings`).
 ``source_larger_than_mask``
     More than :data:`OUTSIDE_FRACTION` of a parametric source's lensed light (unblurred, at
     its solved intensities) falls outside the fitted pixels: the source is fitting the lens
@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_warnings", "edge_rises", "EDGE_FRACTION", "EDGE_FLAT", "EDGE_INSIDE", "OUTSIDE_FRACTION", "MASS_LIGHT_OFFSET", "CODES"]
+__all__ = ["fit_warnings", "edge_rises", "EDGE_FRACTION", "EDGE_FLAT", "EDGE_INSIDE", "OUTSIDE_FRACTION",
+           "MASS_LIGHT_OFFSET", "CODES"]
 
 #: A 3-sigma value closer to a prior limit than this fraction of the median's distance to it reaches it.
 EDGE_FRACTION = 0.1
@@ -52,7 +53,8 @@ def _warning(code, message) -> dict:
 
 
 def _edge_candidates(model, summary: dict) -> list:
-    """(index, path, side, limit, median) of each posterior reaching a finite limit of its prior.
+    """(index, path, side, limit, median, 3-sigma bound) of each posterior reaching a finite
+    limit of its prior.
 
     Reaching: the 3-sigma value on the limit's side lies closer to the limit than
     :data:`EDGE_FRACTION` of the distance from the median to the limit (for a Gaussian

@@ -4,8 +4,8 @@ import numpy as np
 
 from ..errors import SearchError
 
-__all__ = ["LogPosterior", "prior_draw", "ball_draw", "initial_walkers", "stragglers", "restart_beside", "STRAGGLER_PROBABILITY",
-           "RESTART_OFFSET"]
+__all__ = ["LogPosterior", "prior_draw", "ball_draw", "initial_walkers", "stragglers", "restart_beside",
+           "STRAGGLER_PROBABILITY", "RESTART_OFFSET"]
 
 _UNIT_EPS = 1e-12
 

@@ -1,8 +1,8 @@
 """The PSF over the fitted pixels and the curvature matrix ``F = (P M)^T W (P M)``.
 
 :func:`psf_matrix_from` is the PSF as an (N, N) sparse matrix over the fitted pixels (built
-once per dataset); :func:`curvature_lower_from` sums ``F`` (and ``B^T W X`` for image-plane columns) tile by tile with the compiled
-kernel of :mod:`.kernels`.
+once per dataset); :func:`curvature_lower_from` sums ``F`` (and ``B^T W X`` for image-plane
+columns) tile by tile with the compiled kernel of :mod:`.kernels`.
 
 The PSF matrix leaves out kernel values below :data:`PSF_TRUNCATION` of the kernel's peak
 (a Gaussian's far wings): their contribution to any pixel is below that fraction of the
