@@ -62,6 +62,31 @@ def _is_integer(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _from_text(kind: str, value):
+    """A number or truth value given as text, as its ``kind``; anything else unchanged.
+
+    Snakemake's ``--config search="{max_steps: 200}"`` passes a nested value as the string
+    ``'200'`` (it reads the mapping with YAML's BaseLoader), so a setting changed from the
+    command line arrives as text. Only text that is exactly such a value converts:
+    ``'200'`` or ``'2e2'`` for an integer, ``'0.5'`` for a number, ``'true'`` / ``'false'``
+    for a switch; ``'many'`` stays a string and is refused by :func:`_coerce`.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if kind == "bool":
+        return {"true": True, "false": False}.get(text.lower(), value)
+    if kind in ("int", "float"):
+        try:
+            number = float(text)
+        except ValueError:
+            return value
+        if kind == "float":
+            return number
+        return int(number) if number.is_integer() else value
+    return value
+
+
 def _coerce(section: str, field: dataclasses.Field, value):
     """The value of one setting, converted and checked; ConfigError naming it otherwise."""
     meta = field.metadata
@@ -69,6 +94,7 @@ def _coerce(section: str, field: dataclasses.Field, value):
     kind, choices, check, allowed = meta["kind"], meta["choices"], meta["check"], meta["allowed"]
     if value is None and field.default is None:
         return None
+    value = _from_text(kind, value)
     if kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -45,6 +46,22 @@ def test_every_typo_or_bad_value_is_a_config_error_naming_it(document, words):
         FitSettings.from_dict(document)
     for word in words:
         assert word in str(caught.value)
+
+
+def test_numbers_and_switches_given_as_text_convert_and_other_text_is_refused():
+    """Snakemake's ``--config search="{max_steps: 200}"`` passes nested values as text."""
+    settings = FitSettings.from_dict({"search": {"max_steps": "200", "checkpoint_every": " 2e1 ", "rhat_max": "1.05",
+                                                 "light_mode": "False"}, "inversion": {"positive_only": "true"}})
+    assert (settings.search.max_steps, settings.search.checkpoint_every) == (200, 20)
+    assert settings.search.rhat_max == 1.05 and settings.search.light_mode is False
+    assert settings.inversion.positive_only is True
+    assert settings == FitSettings.from_dict(settings.to_dict())
+    for document, words in [({"search": {"max_steps": "2.5"}}, "search.max_steps = '2.5' must be an integer"),
+                            ({"search": {"ess_min": "nan"}}, "search.ess_min = nan must be a finite number"),
+                            ({"search": {"light_mode": "yes please"}}, "light_mode = 'yes please' must be true or false"),
+                            ({"search": {"max_steps": "0"}}, "search.max_steps = 0 is out of range")]:
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            FitSettings.from_dict(document)
 
 
 def test_the_identity_leaves_out_only_the_budgets():

@@ -99,7 +99,7 @@ def test_references_are_found_at_every_depth_in_first_seen_order_without_repeats
 
 
 def test_the_shipped_configs_stages_refer_to_the_stages_their_comments_describe():
-    for name in ("config.yaml", "slacs.yaml"):
+    for name in ("config.yaml", "slacs_parametric.yaml"):
         stages = yaml.safe_load((CONFIG / name).read_text())["stages"]
         references = {stage["name"]: stage_references(stage["model"]) for stage in stages}
         assert references == {"source_lp": [], "light_lp": ["source_lp"],
@@ -271,17 +271,17 @@ def test_the_shipped_configs_mass_total_stage_builds_from_its_earlier_stages():
 
 
 # --------------------------------------------------------------- check_stage_models
-@pytest.mark.parametrize("name", ["config.yaml", "slacs.yaml", "slacs_pixelized.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "slacs.yaml", "slacs_parametric.yaml"])
 def test_the_shipped_configs_stages_pass_the_check(name):
     check_stage_models(yaml.safe_load((CONFIG / name).read_text())["stages"])
 
 
 def test_the_pixelized_slacs_chain_builds_every_stage_model():
-    """Each stage of config/slacs_pixelized.yaml makes a model (earlier stages stood in by their priors'
+    """Each stage of config/slacs.yaml makes a model (earlier stages stood in by their priors'
     medians), with a pixelization exactly where SLaM has one."""
     from lenspipe.fit.inversion.pixelized import model_has_pixelization
 
-    stages = yaml.safe_load((CONFIG / "slacs_pixelized.yaml").read_text())["stages"]
+    stages = yaml.safe_load((CONFIG / "slacs.yaml").read_text())["stages"]
     references = {stage["name"]: stage_references(stage["model"]) for stage in stages}
     assert references == {"source_lp": [], "source_pix_1": ["source_lp"], "source_pix_2": ["source_lp", "source_pix_1"],
                           "light_lp": ["source_pix_1", "source_pix_2"],

@@ -6,6 +6,7 @@ the demo config, and ``--config KEY=VALUE`` changes one key of it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -45,3 +46,19 @@ def test_config_on_the_command_line_changes_one_key_of_the_demo(tmp_path):
     assert changed.returncode == 0, (changed.stdout + changed.stderr)[-3000:]
     assert len(_fit_seeds(changed.stdout)) == 6
     assert _fit_seeds(changed.stdout) != _fit_seeds(default.stdout)
+
+
+def test_config_on_the_command_line_changes_one_nested_setting_and_keeps_the_rest(tmp_path):
+    """Snakemake reads ``--config search="{max_steps: 7}"`` as the text '7'; the fit gets 7 and the
+    demo's other search settings."""
+    result = _bare_snakemake(tmp_path, "-n", "--config", "search={max_steps: 7, light_mode: false}")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    searches = [json.loads(text)["search"] for text in re.findall(r"lenspipe fit .*?--settings '(\{.*?\})'", output)]
+    assert len(searches) == 6
+    for search in searches:
+        assert (search["max_steps"], search["light_mode"]) == (7, False)
+        assert (search["ess_min"], search["rhat_max"], search["checkpoint_every"]) == (400.0, 1.01, 50)
+    refused = _bare_snakemake(tmp_path, "-n", "--config", "search={max_steps: many}")
+    assert refused.returncode != 0
+    assert "search.max_steps = 'many' must be an integer" in refused.stdout + refused.stderr
