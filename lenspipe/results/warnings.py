@@ -80,8 +80,9 @@ def _unit_place(prior, value) -> float:
 
 
 def edge_rises(model, summary: dict, best_vector, log_likelihoods) -> dict:
-    """Path -> rise of the log likelihood from a parameter's posterior median to the prior limit
-    its posterior reaches, the other parameters at their maximum-likelihood values.
+    """(path, side) -> rise of the log likelihood from a parameter's posterior median to the prior
+    limit its posterior reaches (``side``: ``"lower"`` or ``"upper"``; a posterior spread over its
+    whole prior has both), the other parameters at their maximum-likelihood values.
 
     Two evaluations for each parameter :func:`prior_edge_warnings` would flag (a limit probed
     at 1e-9 inside it, in the prior's unit cube, as the optimisers do); none otherwise.
@@ -107,8 +108,8 @@ def edge_rises(model, summary: dict, best_vector, log_likelihoods) -> dict:
         vectors += [at_median, at_limit]
     values = np.asarray(log_likelihoods(np.array(vectors)), dtype=float).reshape(-1, 2)
     rises = values[:, 1] - values[:, 0]
-    return {path: float(rise) if np.isfinite(rise) else -np.inf
-            for (_, path, *_), rise in zip(candidates, rises)}
+    return {(path, side): float(rise) if np.isfinite(rise) else -np.inf
+            for (_, path, side, *_), rise in zip(candidates, rises)}
 
 
 def prior_edge_warnings(model, summary: dict, edge_rise=None) -> list:
@@ -130,11 +131,11 @@ def prior_edge_warnings(model, summary: dict, edge_rise=None) -> list:
     summary : dict
         ``median_pdf_instance`` and ``errors`` (1- and 3-sigma bounds).
     edge_rise : dict, optional
-        Path -> :func:`edge_rises`'s value; without it every reaching posterior is flagged.
+        (path, side) -> :func:`edge_rises`'s value; without it every reaching posterior is flagged.
     """
     out = []
     for index, path, side, limit, value, bound in _edge_candidates(model, summary):
-        rise = None if edge_rise is None else edge_rise.get(path)
+        rise = None if edge_rise is None else edge_rise.get((path, side))
         if rise is not None and abs(rise) <= EDGE_FLAT:
             place = _unit_place(model.priors_ordered[index], value)
             if min(place, 1.0 - place) >= EDGE_INSIDE:

@@ -134,8 +134,24 @@ def test_edge_rises_probe_the_log_likelihood_from_the_median_to_the_limit():
 
     best = np.full(model.prior_count, 0.3)
     rises = edge_rises(model, summary, best, log_likelihoods)
-    assert list(rises) == ["galaxies.source.bulge.effective_radius"] and calls == [2]
-    assert rises["galaxies.source.bulge.effective_radius"] == pytest.approx(-1.5, abs=1e-5)
+    assert list(rises) == [("galaxies.source.bulge.effective_radius", "lower")] and calls == [2]
+    assert rises["galaxies.source.bulge.effective_radius", "lower"] == pytest.approx(-1.5, abs=1e-5)
+
+
+def test_a_posterior_spread_over_its_whole_prior_is_probed_at_both_limits():
+    """The Einstein radius's posterior (median 1.25, sigma 0.5) reaches both limits of its 0.5-2.0
+    prior; the log likelihood 2 (theta - 1.25) changes by -1.5 to the lower limit and +1.5 to the
+    upper one, each probed and kept under its own side."""
+    model = _model()
+    index = model.paths.index("galaxies.lens.mass.einstein_radius")
+    path = "galaxies.lens.mass.einstein_radius"
+    summary = _summary({path: 1.25, "galaxies.source.bulge.effective_radius": 10.0},
+                       {path: 0.5, "galaxies.source.bulge.effective_radius": 1.0})
+    rises = edge_rises(model, summary, np.full(model.prior_count, 1.0),
+                       lambda vectors: 2.0 * (vectors[:, index] - 1.25))
+    assert sorted(rises) == [(path, "lower"), (path, "upper")]
+    assert rises[path, "lower"] == pytest.approx(-1.5, abs=1e-6)
+    assert rises[path, "upper"] == pytest.approx(1.5, abs=1e-6)
 
 
 def test_a_posterior_the_data_leave_unconstrained_up_to_its_limit_is_not_flagged(dataset):
@@ -153,7 +169,7 @@ def test_a_posterior_the_data_leave_unconstrained_up_to_its_limit_is_not_flagged
         summary = _summary({"galaxies.lens.mass.einstein_radius": 1.0, path: median},
                            {"galaxies.lens.mass.einstein_radius": 0.01, path: median / 2})
         return fit_warnings(_model(), summary, fit, mask, diagnostics=diagnostics,
-                            edge_rise=None if rise is None else {path: rise})
+                            edge_rise=None if rise is None else {(path, "lower"): rise})
 
     assert warnings(10.0, 0.3) == []  # unconstrained from 10" (a third of the cube) down to 0
     assert _codes(warnings(10.0, None)) == ["prior_edge"]  # without the probe
