@@ -139,7 +139,8 @@ def optimise_unmatched(model, log_likelihoods, centre, sigma, matched, seed, max
         vectors[:, ~free] = centre[~free]
         return minus_log_likelihood(vectors)
 
-    report = OptimiserProgress(1, max_evaluations, 200, count, report_every, quantity="log likelihood")
+    report = OptimiserProgress(1, max_evaluations, 200, count, report_every, quantity="log likelihood",
+                               tolerance=tolerance)
     report.begin(0, label="of the unmatched parameters")
     popsize = max(15, int(np.ceil(30 / d)))
     result, members, energies = _evolve(
@@ -327,7 +328,7 @@ def initial_from_optimiser(model, log_likelihoods, seed, generations=2000, popul
 
     popsize = population or max(10, int(np.ceil(100 / n)))
     runs, best = [], None
-    report = OptimiserProgress(int(starts), max_evaluations, generations, count, report_every)
+    report = OptimiserProgress(int(starts), max_evaluations, generations, count, report_every, tolerance=tolerance)
     for start in range(int(starts)):
         before, clock = count["evaluations"], time.perf_counter()
         report.begin(start)

@@ -97,6 +97,33 @@ def test_the_optimiser_logs_its_progress_with_the_time_left(caplog):
     assert all(" left" in line and "at most -" not in line for line in lines)
 
 
+def test_the_optimisers_estimate_of_the_evaluations_left_holds_in_the_later_half_of_a_start(caplog):
+    """Each line says about how many evaluations remain until the population agrees, from the rate
+    its spread's logarithm falls; from half-way through a start that is within 40 % of what the
+    start then spent, give or take two generations (differential evolution's spread falls
+    near-geometrically on a Gaussian)."""
+    import re
+
+    model = lens_model()
+    log_likelihoods, *_ = gaussian_around_truth(model)
+    with caplog.at_level("INFO", logger="lenspipe.fit"):
+        _, _, info = initial_from_optimiser(model, log_likelihoods, seed=5, starts=1, report_every=0.0)
+    total, generations = info["starts"][0]["evaluations"], info["starts"][0]["generations"]
+    estimates = {}
+    for record in caplog.records:
+        found = re.search(r"generation (\d+) .*?, (\d+) evaluations, .*, about ([\d,]+) evaluations \(",
+                          record.getMessage())
+        if found:
+            estimates[int(found[1])] = (int(found[2]), int(found[3].replace(",", "")))
+    assert min(estimates) == 10  # none before ten generations
+    later = [(total - done, estimate) for generation, (done, estimate) in estimates.items()
+             if generations / 2 <= generation < generations]
+    assert len(later) >= 20
+    generation = total / generations  # evaluations a generation: the resolution of "left"
+    for left, estimate in later:
+        assert abs(estimate - left) <= 0.4 * left + 2 * generation, (left, estimate)
+
+
 def test_durations_and_time_left_are_formatted_plainly():
     from lenspipe.search.progress import format_duration, time_left
 
