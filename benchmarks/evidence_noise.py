@@ -11,8 +11,13 @@ log evidence about a quadratic; then the same with the regularization replaced b
 Constant one (``--constant``) to separate the regularization's share. Noise of several units is
 enough to hold an MCMC walker on a spike.
 
+With ``--held-at EARLIER_RESULT`` it scans once more with the mesh and pixel signals held at that
+result's maximum-likelihood mass (``inversion.hold_mesh``, docs/pipeline.md), as the pipeline
+would hold them; a result fitted with a held mesh is scanned on its own held mesh as fitted.
+
     python benchmarks/evidence_noise.py results/J0029-0055/source_pix_1/result.h5
     python benchmarks/evidence_noise.py RESULT --parameter galaxies.lens.mass.centre.centre_0 --half-width 0.008
+    python benchmarks/evidence_noise.py results/L/source_pix_1/result.h5 --held-at results/L/source_lp/result.h5
 
 Prints figures only (nothing is asserted).
 """
@@ -27,7 +32,7 @@ import numpy as np
 from lenspipe.fit.inversion import Constant
 from lenspipe.model import Model
 from lenspipe.pipeline.run import samples_from_result
-from lenspipe.results.rebuild import analysis_from_result
+from lenspipe.results.rebuild import analysis_from_result, mesh_reference_from, settings_from_search
 from lenspipe.results.result_file import read_result
 
 TERMS = ("chi_squared", "regularization_term", "log_det_curvature_reg", "log_det_regularization")
@@ -73,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--points", type=int, default=41)
     parser.add_argument("--constant", type=float, default=1.0,
                         help="coefficient of the Constant regularization of the comparison scan")
+    parser.add_argument("--held-at", metavar="EARLIER_RESULT",
+                        help="also scan with the mesh held at this result's maximum-likelihood mass")
     args = parser.parse_args(argv)
     result = read_result(args.result)
     model = Model.from_dict(result.model)
@@ -87,6 +94,14 @@ def main(argv=None):
     report("as fitted", values, scan(analysis, model, best, index, values))
     report(f"with Constant({args.constant:g}) regularization", values,
            scan(analysis, model, best, index, values, Constant(args.constant)))
+    if args.held_at:
+        search = dict(result.search)
+        settings = settings_from_search(search).merged({"inversion": {"hold_mesh": True}})
+        search["settings"] = settings.to_dict()
+        dataset = dataclasses.replace(result.dataset, mesh_reference=mesh_reference_from(read_result(args.held_at)))
+        held = analysis_from_result(dataset=dataset, search=search)
+        report(f"mesh and pixel signals held at {args.held_at}'s maximum-likelihood mass", values,
+               scan(held, model, best, index, values))
 
 
 if __name__ == "__main__":

@@ -108,10 +108,13 @@ class AnalysisImaging:
     raise_inversion_positions_likelihood_exception : bool
         Refuse a model with a pixelized source and no positions likelihood (default True; see
         :meth:`check_model`).
+    mesh_reference : instance, optional
+        A model instance (``.galaxies``) whose mass holds a pixelized source's mesh
+        (``inversion.hold_mesh``; :mod:`lenspipe.fit.inversion.held`); None: each model's own.
     """
 
     def __init__(self, dataset, positions_likelihood=None, cosmology=None, settings=None, adapt_images=None,
-                 settings_inversion=None, raise_inversion_positions_likelihood_exception=True):
+                 settings_inversion=None, raise_inversion_positions_likelihood_exception=True, mesh_reference=None):
         self.dataset = dataset
         self.positions_likelihood = positions_likelihood
         self.cosmology = cosmology if cosmology is not None else default_cosmology()
@@ -119,6 +122,11 @@ class AnalysisImaging:
         self.adapt_images = dict(adapt_images or {})
         self.settings_inversion = settings_inversion
         self.raise_inversion_positions_likelihood_exception = raise_inversion_positions_likelihood_exception
+        self.held_mesh = None
+        if mesh_reference is not None:
+            from .fit.inversion.held import HeldMesh
+
+            self.held_mesh = HeldMesh(self.tracer_via_instance_from(mesh_reference))
         self.preloads = None
         self.discarded = DiscardCounter()
 
@@ -144,7 +152,8 @@ class AnalysisImaging:
         tracer = tracer if tracer is not None else self.tracer_via_instance_from(instance)
         return FitImaging(self.dataset, tracer, dataset_model=getattr(instance, "dataset_model", None),
                           preloads=self.preloads, galaxy_names=names, timer=timer,
-                          settings_inversion=self.settings_inversion, adapt_images=self.adapt_images)
+                          settings_inversion=self.settings_inversion, adapt_images=self.adapt_images,
+                          held_mesh=self.held_mesh)
 
     def check_model(self, model):
         """Refuse a model this analysis should not fit.

@@ -221,6 +221,9 @@ class InversionSettings(_Section):
                                                "the peak S/N when that is below twice this)", kind="float",
                                           check=lambda v: v > 0, allowed="> 0")
     positive_only: bool = _setting(False, "solve for non-negative source pixels (slower)", kind="bool")
+    hold_mesh: bool = _setting(False, "build the source mesh and Adapt pixel signals once, from the last earlier "
+                               "stage's maximum-likelihood mass, not each model's: a log evidence continuous in "
+                               "the mass (PyAutoLens: false)", kind="bool")
 
 
 @dataclasses.dataclass(frozen=True)

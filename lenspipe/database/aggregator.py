@@ -367,9 +367,17 @@ class Aggregator(QueryRoot):
                                 'ORDER BY "galaxy"', [dataset_hash])
         return {galaxy: npy_array(blob) for galaxy, blob in rows}
 
+    def _mesh_reference(self, dataset_hash):
+        if dataset_hash is None or not self._table("mesh_reference"):
+            return None
+        row = self._db.execute('SELECT "reference" FROM "mesh_reference" WHERE "dataset_hash" = ?',
+                               [dataset_hash]).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def _dataset(self, row) -> ResultDataset:
         dataset_hash, pixel_scale, *blobs = row
         return ResultDataset(pixel_scale=pixel_scale, adapt_images=self._adapt_images(dataset_hash),
+                             mesh_reference=self._mesh_reference(dataset_hash),
                              **{key: npy_array(blob) for key, blob in zip(_DATASET_ARRAYS, blobs)})
 
     def _reconstructions(self):

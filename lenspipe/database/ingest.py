@@ -105,6 +105,9 @@ def _store(db, record: Record) -> str:
     for galaxy, image in record.adapt_images:
         _insert(db, "adapt_image", dict(dataset_hash=record.dataset["hash"], galaxy=galaxy, image=image),
                 verb="INSERT OR IGNORE")
+    if record.mesh_reference is not None:
+        _insert(db, "mesh_reference", dict(dataset_hash=record.dataset["hash"], reference=record.mesh_reference),
+                verb="INSERT OR IGNORE")
     if row is None:
         fit_id = _insert(db, "fit", {key: fit[key] for key in _FIT_FIELDS})
     else:

@@ -47,6 +47,7 @@ class Record:
     dataset: dict
     adapt_images: list = dataclasses.field(default_factory=list)
     reconstruction: dict | None = None
+    mesh_reference: str | None = None
 
 
 def _info_value(value):
@@ -197,6 +198,7 @@ def load_record(path) -> Record:
             **{name: npy_bytes(getattr(reconstruction, name)) for name in RECONSTRUCTION_ARRAYS})
     return Record(fit, [(item["path"], str(item["class"])) for item in components], parameters,
                    latent, info, samples, dict(hash=data_hash, pixel_scale=dataset.pixel_scale,
-                                               **arrays), adapt, stored_reconstruction)
+                                               **arrays), adapt, stored_reconstruction,
+                  None if dataset.mesh_reference is None else canonical_json(dataset.mesh_reference))
 
 

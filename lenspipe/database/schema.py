@@ -1,6 +1,6 @@
 """The results database's schema, its migrations, and how it is opened.
 
-Tables (schema version 2):
+Tables (schema version 3):
 
 ``fit``
     One row per fit: ``identifier`` (unique), ``unique_tag``, ``name`` (stage),
@@ -36,6 +36,9 @@ Tables (schema version 2):
     ``(fit_id, galaxy, mesh, regularization, log_evidence, terms, vertices, values, noise_map,
     areas)``: a pixelized source's reconstruction at the maximum-likelihood model
     (:mod:`lenspipe.results.reconstruction`), arrays as ``.npy`` bytes, ``terms`` JSON.
+``mesh_reference`` (version 3)
+    ``(dataset_hash, reference)``: the model and vector (JSON) whose mass held a pixelized
+    source's mesh (``inversion.hold_mesh``; part of the dataset's content hash).
 ``schema_version``
     One row per applied migration. A database made at version 1 is migrated on its next
     ingest; fits it already holds gain their adapt images and reconstructions when their
@@ -79,7 +82,7 @@ __all__ = [
     "npy_array",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SAMPLES_CODEC = "shuffle8-zlib"
 STATISTICS = ("max_likelihood", "median", "lower_1", "upper_1", "lower_3", "upper_3")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -172,9 +175,17 @@ _V2 = [
     'CREATE INDEX "reconstruction_mesh" ON "reconstruction" ("mesh")',
 ]
 
+_V3 = [
+    """CREATE TABLE "mesh_reference" (
+        "dataset_hash" TEXT PRIMARY KEY REFERENCES "dataset" ("hash") ON DELETE CASCADE,
+        "reference" TEXT NOT NULL
+    ) WITHOUT ROWID""",
+]
+
 #: ``(version, description, statements)``, applied in order by :func:`migrate`.
 MIGRATIONS = [(1, "initial schema", _V1),
-              (2, "adapt images and pixelized-source reconstructions", _V2)]
+              (2, "adapt images and pixelized-source reconstructions", _V2),
+              (3, "held source meshes' references", _V3)]
 
 #: Diagnostics read from a fit's stored search and profiling JSON, queryable as fields and
 #: columns of ``fit_summary``: name -> SQL expression over the ``fit`` row.

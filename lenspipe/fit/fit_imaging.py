@@ -81,7 +81,7 @@ class FitImaging:
     """
 
     def __init__(self, dataset, tracer, dataset_model=None, preloads=None, galaxy_names=None, timer=None,
-                 settings_inversion=None, adapt_images=None):
+                 settings_inversion=None, adapt_images=None, held_mesh=None):
         self.dataset = dataset
         self.timer = timer
         self.tracer = tracer
@@ -90,6 +90,7 @@ class FitImaging:
         self.galaxy_names = None if galaxy_names is None else [str(name) for name in galaxy_names]
         self.settings_inversion = settings_inversion
         self.adapt_images = adapt_images
+        self.held_mesh = held_mesh
 
     @_cached
     def model_fit(self) -> ModelFit:
@@ -100,7 +101,7 @@ class FitImaging:
             adapt = {id(galaxy): self.adapt_images[name] for name, galaxy in zip(names, self.tracer.galaxies)
                      if name in self.adapt_images}
         return model_fit_from(self.dataset, self.tracer, self.preloads, self.dataset_model, self.timer,
-                              self.settings_inversion, adapt)
+                              self.settings_inversion, adapt, self.held_mesh)
 
     @_cached
     def model_data(self) -> np.ndarray:

@@ -282,7 +282,7 @@ class ModelFit(typing.NamedTuple):
 
 
 def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=None, inversion=None,
-                   adapt_images=None) -> ModelFit:
+                   adapt_images=None, held_mesh=None) -> ModelFit:
     """The model of the fitted pixels with the solved intensities of its linear light profiles.
 
     The hot path, steps 1-4 of the module docstring, then the linear light profiles' bases and
@@ -304,6 +304,8 @@ def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=Non
         How a pixelized source is solved (default ``InversionSettings()``).
     adapt_images : dict, optional
         ``id(galaxy) -> (N,)`` adapt images (Adapt regularization).
+    held_mesh : HeldMesh, optional
+        A pixelized source's mesh held at a reference mass (:mod:`lenspipe.fit.inversion.held`).
 
     A galaxy with a ``pixelization`` adds a linear inversion (:mod:`lenspipe.fit.inversion`)
     solved against the data minus the rest of the model, with the linear light profiles'
@@ -335,7 +337,7 @@ def model_fit_from(dataset, tracer, preloads=None, dataset_model=None, timer=Non
         bases = linear_bases_from(dataset, linear, traced, planes, betas) if linear else []
         mark("linear_bases")
         model, inversions = invert(dataset, tracer, pixelized, model, inversion or InversionSettings(), adapt_images,
-                                   timer, bases)
+                                   timer, bases, held=held_mesh)
         amplitudes = None
         if linear:
             amplitudes = np.stack([inv.amplitudes for inv in inversions])

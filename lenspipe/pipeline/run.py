@@ -150,10 +150,13 @@ def run_fit(request: FitRequest):
     if settings.positions.threshold is None:  # the dataset's own threshold, recorded as resolved
         threshold = float(provenance.get("positions_threshold") or 0.0)
         settings = dataclasses.replace(settings, positions=PositionsSettings(threshold=threshold))
-    adapt_images = {}
+    adapt_images, mesh_reference = {}, None
     if previous_results and model_has_pixelization(model):
         adapt_images = adapt_images_for(request.model_spec, previous_results, request.previous)
-    analysis = analysis_from_settings(imaging, mask, positions, settings, adapt_images=adapt_images)
+    if settings.inversion.hold_mesh and model_has_pixelization(model):
+        mesh_reference = _mesh_reference(previous_results, request.previous)
+    analysis = analysis_from_settings(imaging, mask, positions, settings, adapt_images=adapt_images,
+                                      mesh_reference=mesh_reference)
     evaluator = LikelihoodEvaluator(model, analysis, threads=request.threads,
                                     memory_bound_mb=settings.likelihood.memory_bound_mb)
     initial_vector = initial_sigma = None
@@ -168,7 +171,7 @@ def run_fit(request: FitRequest):
         initialisation.update(start)
     search = _search_from(settings.search, request.seed, model.prior_count)
     dataset = ResultDataset(imaging.data, imaging.noise_map, imaging.psf, mask.array, positions,
-                            imaging.pixel_scale, adapt_images=adapt_images)
+                            imaging.pixel_scale, adapt_images=adapt_images, mesh_reference=mesh_reference)
     # What a checkpoint must share with this fit; budgets (max_steps) are left out.
     identity = {"dataset": dataset.content_hash(), "model": _hash(model.to_dict()),
                 "search": _hash(search.identity_dict()), "settings": settings.identity_dict()}
@@ -181,7 +184,7 @@ def run_fit(request: FitRequest):
         check_identity(read_checkpoint(checkpoint).identity, identity, checkpoint)
     if mode == "optimise" and not checkpoint_exists:
         optimiser = _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images,
-                                         evaluator, request.threads)
+                                         evaluator, request.threads, mesh_reference)
         initial_vector, initial_sigma, info = initial_from_optimiser(
             model, optimiser.log_likelihoods, seed=request.seed, starts=settings.initialise.starts,
             polish_log_likelihoods=None if optimiser is evaluator else evaluator.log_likelihoods)
@@ -292,6 +295,18 @@ def adapt_images_for(model_spec, previous_results, order):
     return adapt_images_from(previous_results[list(order)[-1]])
 
 
+def _mesh_reference(previous_results, order):
+    """The held mesh's reference (``inversion.hold_mesh``): the last earlier stage's maximum-likelihood
+    model, as the adapt images (:func:`lenspipe.results.rebuild.mesh_reference_from`)."""
+    from ..results.rebuild import mesh_reference_from
+
+    if not previous_results:
+        raise ConfigError("inversion.hold_mesh builds the source mesh from an earlier stage's maximum-likelihood "
+                          "mass, and this stage has none; fit a parametric source first (source_lp) or turn "
+                          "hold_mesh off for this stage")
+    return mesh_reference_from(previous_results[list(order)[-1]])
+
+
 def automatic_positions(previous_results, order, mask):
     """(positions, threshold, record) for a pixelized stage whose dataset gives no positions.
 
@@ -326,7 +341,8 @@ def automatic_positions(previous_results, order, mask):
     return np.zeros((0, 2)), 0.0, None
 
 
-def _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images, evaluator, threads):
+def _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images, evaluator, threads,
+                         mesh_reference=None):
     """The likelihood the optimiser start evaluates: the fit's own, or (``optimiser_sub_size`` > 0)
     the same analysis on a uniform ``optimiser_sub_size`` grid per pixel, several times cheaper.
 
@@ -342,7 +358,7 @@ def _optimiser_evaluator(model, imaging, mask, positions, settings, adapt_images
         return evaluator
     likelihood = dataclasses.replace(settings.likelihood, over_sampling="uniform", sub_size=sub_size)
     cheap = analysis_from_settings(imaging, mask, positions, dataclasses.replace(settings, likelihood=likelihood),
-                                   adapt_images=adapt_images)
+                                   adapt_images=adapt_images, mesh_reference=mesh_reference)
     return LikelihoodEvaluator(model, cheap, threads=threads, memory_bound_mb=likelihood.memory_bound_mb)
 
 

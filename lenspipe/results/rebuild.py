@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from ..settings import FitSettings
 
 __all__ = ["fit_from_result", "analysis_from_result", "analysis_from_settings", "settings_from_search",
-           "adapt_images_from",
+           "adapt_images_from", "mesh_reference_from",
            "source_plane_image"]
 
 
-def analysis_from_settings(imaging, mask, positions=None, settings=None, adapt_images=None):
+def analysis_from_settings(imaging, mask, positions=None, settings=None, adapt_images=None, mesh_reference=None):
     """The :class:`~lenspipe.analysis.AnalysisImaging` a fit uses, from its settings.
 
     The one path from settings to likelihood: ``lenspipe fit`` builds its analysis here and
@@ -40,6 +40,9 @@ def analysis_from_settings(imaging, mask, positions=None, settings=None, adapt_i
         pixelized source is solved.
     adapt_images : dict, optional
         Galaxy name -> (N,) image the fit adapts to (Adapt regularization).
+    mesh_reference : dict, optional
+        ``{"model": ..., "vector": ...}`` (:func:`mesh_reference_from`): with
+        ``inversion.hold_mesh``, the instance whose mass holds the source mesh.
     """
     from ..analysis import AnalysisImaging
     from ..fit.fit_imaging import MaskedImaging
@@ -54,9 +57,21 @@ def analysis_from_settings(imaging, mask, positions=None, settings=None, adapt_i
     positions_lh = None
     if positions is not None and threshold > 0 and len(positions) >= 2:
         positions_lh = PositionsLHPenalty(np.asarray(positions, dtype=float), float(threshold))
+    reference = None
+    if settings.inversion.hold_mesh and mesh_reference is not None:
+        from ..model import Model
+
+        reference = Model.from_dict(mesh_reference["model"]).instance_from_vector(
+            np.asarray(mesh_reference["vector"], dtype=float))
     return AnalysisImaging(masked, positions_likelihood=positions_lh,
                            cosmology=cosmology_from_name(settings.cosmology), adapt_images=adapt_images,
-                           settings_inversion=settings.inversion)
+                           settings_inversion=settings.inversion, mesh_reference=reference)
+
+
+def mesh_reference_from(result) -> dict:
+    """``{"model", "vector"}`` of a result's maximum-likelihood sample: what a later stage's held
+    mesh is built from (``inversion.hold_mesh``; :mod:`lenspipe.fit.inversion.held`)."""
+    return {"model": result.model, "vector": [float(v) for v in result.max_log_likelihood_vector]}
 
 
 def settings_from_search(search) -> FitSettings:
@@ -90,7 +105,7 @@ def analysis_from_result(*, dataset, search=None):
     imaging = Imaging(dataset.data, dataset.noise_map, dataset.psf, dataset.pixel_scale)
     mask = Mask(np.asarray(dataset.mask, dtype=bool), dataset.pixel_scale)
     return analysis_from_settings(imaging, mask, dataset.positions, settings_from_search(search),
-                                  adapt_images=dataset.adapt_images)
+                                  adapt_images=dataset.adapt_images, mesh_reference=dataset.mesh_reference)
 
 
 def fit_from_result(*, model, dataset, max_log_likelihood_vector, search=None, info=None):

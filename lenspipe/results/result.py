@@ -14,7 +14,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ResultFileError
-from .identifier import dataset_hash, fit_identifier, json_safe
+from .identifier import canonical_json, dataset_hash, fit_identifier, json_safe
 from .reconstruction import Reconstruction
 from .summary import dependency_versions, summarise
 
@@ -43,6 +43,9 @@ class ResultDataset:
     adapt_images : dict, optional
         Galaxy name -> (N,) image on the fitted pixels (row-major) that the fit adapted to;
         part of the content hash when given.
+    mesh_reference : dict, optional
+        ``{"model": Model.to_dict(), "vector": [...]}``: the model instance whose mass held the
+        pixelized source's mesh (``inversion.hold_mesh``); part of the content hash when given.
     """
 
     data: np.ndarray
@@ -52,6 +55,7 @@ class ResultDataset:
     positions: np.ndarray
     pixel_scale: float
     adapt_images: dict = dataclasses.field(default_factory=dict)
+    mesh_reference: dict | None = None
 
     def __post_init__(self):
         self.data = np.asarray(self.data, dtype=float)
@@ -61,19 +65,26 @@ class ResultDataset:
         self.positions = np.asarray(self.positions, dtype=float).reshape(-1, 2)
         self.pixel_scale = float(self.pixel_scale)
         self.adapt_images = {str(k): np.asarray(v, dtype=float) for k, v in dict(self.adapt_images or {}).items()}
+        if self.mesh_reference is not None:  # plain JSON values, as read back from a file
+            import json
+
+            self.mesh_reference = json.loads(canonical_json(self.mesh_reference))
 
     def content_hash(self) -> str:
         """SHA-256 of the arrays and pixel scale (:func:`~.identifier.dataset_hash`), and of the
-        adapt images when there are any."""
+        adapt images and the mesh reference when there are any."""
         digest = dataset_hash(self.data, self.noise_map, self.psf, self.mask, self.positions, self.pixel_scale)
-        if not self.adapt_images:
+        if not self.adapt_images and self.mesh_reference is None:
             return digest
         import hashlib
+        import json
 
         combined = hashlib.sha256(digest.encode())
         for name in sorted(self.adapt_images):
             image = np.ascontiguousarray(self.adapt_images[name], dtype="<f8")
             combined.update(f"adapt_images/{name}|{image.shape}|".encode() + image.tobytes())
+        if self.mesh_reference is not None:
+            combined.update(b"mesh_reference|" + json.dumps(self.mesh_reference, sort_keys=True).encode())
         return combined.hexdigest()
 
     def arrays(self) -> dict[str, np.ndarray]:

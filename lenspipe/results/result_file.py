@@ -11,7 +11,8 @@ Layout (``docs/internals.md``, "The result file"):
   ``weight`` (n,), all float64, attribute ``parameter_paths`` (JSON list);
 - ``dataset/``: ``data``, ``noise_map``, ``psf``, ``mask``, ``positions``,
   attribute ``pixel_scale``; ``dataset/adapt_images/<galaxy>`` (N,) when the fit used adapt
-  images (a pixelized source's Adapt regularization);
+  images (a pixelized source's Adapt regularization); attribute ``mesh_reference`` (JSON: the
+  model and vector whose mass held the source mesh) when the fit held it;
 - ``reconstruction/``: a pixelized source's reconstruction at the maximum-likelihood model
   (:mod:`lenspipe.results.reconstruction`), when the model has one.
 
@@ -97,6 +98,8 @@ def _write(path: Path, result: Result) -> None:
             adapt = group.create_group("adapt_images")
             for name, image in result.dataset.adapt_images.items():
                 adapt.create_dataset(name, data=image)
+        if result.dataset.mesh_reference is not None:
+            group.attrs["mesh_reference"] = canonical_json(result.dataset.mesh_reference)
 
 
 def write_result(path, result: Result, *, fsync: bool = True) -> Path:
@@ -220,7 +223,9 @@ def read_dataset(f: h5py.File) -> ResultDataset:
     adapt = {}
     if "adapt_images" in f["dataset"]:
         adapt = {name: np.asarray(array[()]) for name, array in f["dataset"]["adapt_images"].items()}
+    reference = f["dataset"].attrs.get("mesh_reference")
     dataset = ResultDataset(pixel_scale=float(_attr(group, "pixel_scale")), adapt_images=adapt,
+                            mesh_reference=None if reference is None else json.loads(reference),
                             **{key: _read(h5py.h5d.open(group, key.encode())) for key in
                                ("data", "noise_map", "psf", "mask", "positions")})
     _checksums.verify(_stored_checksums(f), "dataset", dataset.content_hash(), f.filename)

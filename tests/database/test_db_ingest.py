@@ -227,7 +227,8 @@ def test_migrations_apply_once(tmp_path):
     open_database(path).close()
     with sqlite3.connect(path) as connection:
         rows = connection.execute('SELECT "version", "description" FROM "schema_version"').fetchall()
-    assert rows == [(1, "initial schema"), (2, "adapt images and pixelized-source reconstructions")]
+    assert rows == [(1, "initial schema"), (2, "adapt images and pixelized-source reconstructions"),
+                    (3, "held source meshes' references")]
     assert json.loads(json.dumps(rows))  # plain values
 
 
@@ -240,14 +241,15 @@ def test_a_version_1_database_is_migrated_keeping_its_fits(standard, tmp_path):
     with sqlite3.connect(path) as connection:  # back to version 1: what an older lenspipe made
         connection.execute('DROP TABLE "adapt_image"')
         connection.execute('DROP TABLE "reconstruction"')
-        connection.execute('DELETE FROM "schema_version" WHERE "version" = 2')
+        connection.execute('DROP TABLE "mesh_reference"')
+        connection.execute('DELETE FROM "schema_version" WHERE "version" >= 2')
         before = connection.execute('SELECT COUNT(*) FROM "fit"').fetchone()[0]
     open_database(path).close()
     with sqlite3.connect(path) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        assert {"reconstruction", "adapt_image"} <= tables
+        assert {"reconstruction", "adapt_image", "mesh_reference"} <= tables
         assert connection.execute('SELECT COUNT(*) FROM "fit"').fetchone()[0] == before == 6
-        assert connection.execute('SELECT MAX("version") FROM "schema_version"').fetchone()[0] == 2
+        assert connection.execute('SELECT MAX("version") FROM "schema_version"').fetchone()[0] == 3
 
 
 def test_parallel_readers_give_the_same_database(standard, tmp_path):

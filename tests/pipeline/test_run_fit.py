@@ -350,3 +350,18 @@ def test_a_pixelized_stage_without_positions_gets_them_from_the_parametric_stage
     np.testing.assert_allclose(tracer.traced_grids_from(positions)[-1], np.tile(centre, (len(positions), 1)),
                                atol=1e-6)
     assert threshold == max(3 * record["separation"], 0.2)
+
+
+def test_a_held_mesh_without_an_earlier_stage_is_a_named_error_before_any_work(folder, tmp_path):
+    """inversion.hold_mesh builds the mesh from an earlier stage's best mass; a first stage has none."""
+    pixelized = {"galaxies": {
+        "lens": {"mass": {"class": "IsothermalSph", "centre": [0.0, 0.0]}},
+        "source": {"pixelization": {"class": "Pixelization", "mesh": {"class": "Rectangular", "shape": [8, 8]},
+                                    "regularization": "Constant"}}}}
+    request = FitRequest(dataset=str(folder / "dataset.fits"), model_spec=pixelized, out=str(tmp_path / "pix.h5"),
+                         stage="source_pix", unique_tag="tiny", seed=4, threads=1,
+                         settings=FitSettings.from_dict({"inversion": {"hold_mesh": True},
+                                                         "search": {"nwalkers": 8, "max_steps": 10}}))
+    with pytest.raises(ConfigError, match="inversion.hold_mesh builds the source mesh from an earlier stage"):
+        run_fit(request)
+    assert list(tmp_path.iterdir()) == []

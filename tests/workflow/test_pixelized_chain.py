@@ -60,6 +60,13 @@ def test_every_stage_of_the_pixelized_chain_runs_and_passes_on(chain):
     for stage in STAGES[1:]:
         assert results[stage].summary["fit_log_evidence"] == pytest.approx(
             results[stage].reconstruction.log_evidence, rel=1e-12)
+    # inversion.hold_mesh: each pixelized stage's mesh is held at the last earlier stage's best model
+    for stage, earlier in [("source_pix_1", "source_lp"), ("source_pix_2", "source_pix_1"),
+                           ("light_lp", "source_pix_2"), ("mass_total", "light_lp")]:
+        reference = results[stage].dataset.mesh_reference
+        assert reference["model"] == results[earlier].model, stage
+        np.testing.assert_array_equal(reference["vector"], results[earlier].max_log_likelihood_vector)
+    assert results["source_lp"].dataset.mesh_reference is None
     # the database: the fits with warnings, and each pixelized stage's evidence and mesh
     with Aggregator.from_database(chain / "results" / "lenspipe.sqlite") as agg:
         assert len(agg) == 5
@@ -67,6 +74,6 @@ def test_every_stage_of_the_pixelized_chain_runs_and_passes_on(chain):
         # the Delaunay source of source_pix_2, and the stages that hold it fixed
         assert len(agg.query(agg.model.galaxies.source.pixelization.mesh == "Delaunay")) == 3
         fits = {name: fit for name, fit in zip(agg.values("name"), agg.values("fit"))}
-        assert fits["source_pix_2"].log_evidence == pytest.approx(results["source_pix_2"].summary["fit_log_evidence"],
-                                                                 rel=1e-10)
+        for stage in STAGES[1:]:  # rebuilt on the held mesh the fit used
+            assert fits[stage].log_evidence == pytest.approx(results[stage].summary["fit_log_evidence"], rel=1e-10)
         assert all(count >= 1 for count in agg.values("warnings"))  # 20 steps: none converged

@@ -222,7 +222,7 @@ class Inversion:
 
 
 def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=None, adapt_values=None,
-                   positive_only=False, timer=None, extra=None) -> Inversion:
+                   positive_only=False, timer=None, extra=None, reference=None) -> Inversion:
     """Solve one model's pixelized source (module docstring, steps 1-6).
 
     Parameters
@@ -251,9 +251,12 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
     timer : StepTimer, optional
         Marks ``inversion_mapper``, ``inversion_curvature``, ``inversion_regularization`` and
         ``inversion_solve``.
+    reference : Mapper, optional
+        A held mesh (:mod:`.held`): its vertices or extent are kept, and the Adapt pixel
+        signals come from its entries, not this model's.
     """
     mark = (lambda step: None) if timer is None else timer.mark
-    mapper = pixelization.mesh.mapper_from(traced, dataset.masked_grid, trace)
+    mapper = pixelization.mesh.mapper_from(traced, dataset.masked_grid, trace, reference=reference)
     sizes = (np.full(len(mapper.indices), mapper.indices.shape[1], dtype=np.int64) if mapper.sizes is None
              else mapper.sizes.astype(np.int64))
     csr = mapping_matrix_csr(np.ascontiguousarray(mapper.indices, dtype=np.int64),
@@ -272,7 +275,8 @@ def inversion_from(dataset, pixelization, traced, residual_data, grid, trace=Non
     if getattr(regularization, "needs_signal", False):
         if adapt_values is None:
             raise ValueError("Adapt regularization needs an adapt image of the source (adapt_images=...)")
-        signals = pixel_signals_from(mapper, np.asarray(adapt_values)[grid.pixel_index], regularization.signal_scale)
+        signals = pixel_signals_from(mapper if reference is None else reference,
+                                     np.asarray(adapt_values)[grid.pixel_index], regularization.signal_scale)
     h = regularization.matrix_from(mapper, signals)
     mark("inversion_regularization")
     lower_h = scipy.sparse.tril(h).tocoo()

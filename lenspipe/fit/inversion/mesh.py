@@ -18,6 +18,10 @@ PyAutoArray 2026.7.29.1.
   the triangle found by a compiled walk from the previous point's, :mod:`.kernels`),
   or takes its nearest vertex when it falls outside the triangulation. Neighbours: the
   vertices that share a triangle edge.
+
+Either mesh can be held at a reference (``mapper_from(..., reference=)``, a :class:`Mapper`
+built from a reference mass; :mod:`.held`): the same extent or vertices then serve every
+model, and only the model's traced points are located on them.
 """
 
 from __future__ import annotations
@@ -112,16 +116,27 @@ class Rectangular:
     def pixels(self) -> int:
         return int(self.shape[0] * self.shape[1])
 
-    def mapper_from(self, traced, image_plane_grid=None, trace=None) -> Mapper:
-        """The :class:`Mapper` of (M, 2) traced source-plane points (arcsec)."""
+    def mapper_from(self, traced, image_plane_grid=None, trace=None, reference=None) -> Mapper:
+        """The :class:`Mapper` of (M, 2) traced source-plane points (arcsec).
+
+        With ``reference`` (a mapper of this mesh), its pixels are kept: inside their extent a
+        point interpolates as it would on a mesh spanning it, beyond it the point is moved to
+        the extent's edge.
+        """
         n_y, n_x = self.shape
-        y_min, y_max = traced[:, 0].min() - BUFFER, traced[:, 0].max() + BUFFER
-        x_min, x_max = traced[:, 1].min() - BUFFER, traced[:, 1].max() + BUFFER
-        dy, dx = (y_max - y_min) / n_y, (x_max - x_min) / n_x
-        centres_y = y_max - (np.arange(n_y) + 0.5) * dy  # row 0 at the top (largest y)
-        centres_x = x_min + (np.arange(n_x) + 0.5) * dx
+        if reference is None:
+            y_min, y_max = traced[:, 0].min() - BUFFER, traced[:, 0].max() + BUFFER
+            x_min, x_max = traced[:, 1].min() - BUFFER, traced[:, 1].max() + BUFFER
+            dy, dx = (y_max - y_min) / n_y, (x_max - x_min) / n_x
+            centres_y = y_max - (np.arange(n_y) + 0.5) * dy  # row 0 at the top (largest y)
+            centres_x = x_min + (np.arange(n_x) + 0.5) * dx
+        else:
+            centres_y, centres_x = reference.vertices[::n_x, 0], reference.vertices[:n_x, 1]
+            dy, dx = centres_y[0] - centres_y[1], centres_x[1] - centres_x[0]
         fy = (centres_y[0] - traced[:, 0]) / dy  # fractional row index, increasing downwards
         fx = (traced[:, 1] - centres_x[0]) / dx
+        if reference is not None:
+            fy, fx = np.clip(fy, -0.5, n_y - 0.5), np.clip(fx, -0.5, n_x - 0.5)
         iy = np.clip(np.floor(fy).astype(np.int64), 0, n_y - 2)
         ix = np.clip(np.floor(fx).astype(np.int64), 0, n_x - 2)
         ty, tx = fy - iy, fx - ix
@@ -179,7 +194,7 @@ class Delaunay:
         distance, _ = cKDTree(image_plane_grid).query(points)
         return points[distance <= spacing * np.sqrt(0.5) + 1e-12]
 
-    def mapper_from(self, traced, image_plane_grid=None, trace=None) -> Mapper:
+    def mapper_from(self, traced, image_plane_grid=None, trace=None, reference=None) -> Mapper:
         """The :class:`Mapper` of (M, 2) traced points; the overlay is traced by ``trace``.
 
         Parameters
@@ -189,10 +204,15 @@ class Delaunay:
             The fitted pixels' centres (the overlay's footprint).
         trace : callable
             (V, 2) image-plane points -> (V, 2) source-plane points, with this model's mass.
+        reference : Mapper, optional
+            A mapper of this mesh whose vertices are kept (``trace`` is then not used).
         """
         from scipy.spatial import Delaunay as Triangulation, cKDTree
 
-        vertices = np.ascontiguousarray(trace(self.overlay_from(image_plane_grid)), dtype=float)
+        if reference is None:
+            vertices = np.ascontiguousarray(trace(self.overlay_from(image_plane_grid)), dtype=float)
+        else:
+            vertices = np.ascontiguousarray(reference.vertices, dtype=float)
         triangulation = Triangulation(vertices)
         simplices = triangulation.simplices.astype(np.int64)
         simplex, weights = delaunay_locate(vertices, simplices, triangulation.neighbors.astype(np.int64),

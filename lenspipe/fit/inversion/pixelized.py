@@ -75,7 +75,7 @@ def _tracer_row(tracer, row):
     return Tracer([galaxy_rows(galaxy, rows) for galaxy in tracer.galaxies], cosmology=tracer.cosmology)
 
 
-def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None, bases=()):
+def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=None, bases=(), held=None):
     """The model with each pixelized source's blurred reconstruction added, and the inversions.
 
     Parameters
@@ -96,6 +96,9 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
     bases : sequence of ndarray, each (..., N)
         Blurred unit-intensity images of linear light profiles, solved in the same system
         (``Inversion.amplitudes``).
+    held : HeldMesh, optional
+        Build the mesh and the Adapt pixel signals from its reference mass, not each model's
+        (:mod:`.held`).
 
     Returns
     -------
@@ -125,6 +128,7 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
             extra = np.column_stack([b.reshape(-1, dataset.pixels)[row if np.ndim(b) > 1 else 0] for b in bases])
         row_tracer = _tracer_row(tracer, row) if rows > 1 else tracer
         pixelization = row_tracer.galaxies[galaxy_index].profiles[term.name]
+        reference = None if held is None else held.mapper_for(pixelization.mesh, dataset, grid, term.plane)
         traced = row_tracer.traced_grids_from(grid.points)[term.plane].reshape(-1, 2)  # a row's (1, M, 2) -> (M, 2)
 
         def trace(points, row_tracer=row_tracer):
@@ -133,7 +137,8 @@ def invert(dataset, tracer, terms, model, settings, adapt_images=None, timer=Non
         with single_threaded_blas():  # a batch's parallelism is the evaluator's threads
             inversion = inversion_from(dataset, pixelization, traced, dataset.data - model_rows[row],
                                        grid, trace=trace, adapt_values=adapt,
-                                       positive_only=settings.positive_only, timer=timer, extra=extra)
+                                       positive_only=settings.positive_only, timer=timer, extra=extra,
+                                       reference=reference)
         out[row] = model_rows[row] + inversion.mapped_image + inversion.linear_image
         inversions.append(inversion)
     return (out if batched else out[0]), inversions
