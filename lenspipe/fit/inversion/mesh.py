@@ -61,6 +61,8 @@ class Mapper:
         Each pixel's share of the source plane, arcsec^2, such that ``sum(values * areas)`` is
         the integral of the interpolated source (rectangular: the cell area; Delaunay: a third
         of the triangles around the vertex, exact for barycentric interpolation).
+    triangulation : scipy.spatial.Delaunay, optional
+        A Delaunay mesh's triangulation, reused by the mappers of a mesh held at this one.
     """
 
     pixels: int
@@ -70,6 +72,7 @@ class Mapper:
     vertices: np.ndarray
     sizes: np.ndarray | None = None
     areas: np.ndarray | None = None
+    triangulation: object = dataclasses.field(default=None, repr=False, compare=False)
 
     def valid_entries(self) -> np.ndarray:
         """(M, k) bool: the entries that are used."""
@@ -211,9 +214,10 @@ class Delaunay:
 
         if reference is None:
             vertices = np.ascontiguousarray(trace(self.overlay_from(image_plane_grid)), dtype=float)
+            triangulation = Triangulation(vertices)
         else:
             vertices = np.ascontiguousarray(reference.vertices, dtype=float)
-        triangulation = Triangulation(vertices)
+            triangulation = reference.triangulation or Triangulation(vertices)
         simplices = triangulation.simplices.astype(np.int64)
         simplex, weights = delaunay_locate(vertices, simplices, triangulation.neighbors.astype(np.int64),
                                            np.ascontiguousarray(traced, dtype=float))
@@ -232,6 +236,9 @@ class Delaunay:
             indices[~inside, 0] = nearest
             weights[~inside] = (1.0, 0.0, 0.0)
             sizes[~inside] = 1
+        if reference is not None and reference.triangulation is not None:
+            return Mapper(len(vertices), indices, weights, reference.neighbours, vertices, sizes, reference.areas,
+                          triangulation)
         pointer, flat = triangulation.vertex_neighbor_vertices
         counts = np.diff(pointer)
         neighbours = np.full((len(vertices), max(int(counts.max()), 1)), -1)
@@ -243,4 +250,4 @@ class Delaunay:
         triangle_areas = 0.5 * np.abs(edges_a[:, 0] * edges_b[:, 1] - edges_a[:, 1] * edges_b[:, 0])
         areas = np.bincount(triangulation.simplices.ravel(), weights=np.repeat(triangle_areas, 3) / 3.0,
                             minlength=len(vertices))
-        return Mapper(len(vertices), indices, weights, neighbours, vertices, sizes, areas)
+        return Mapper(len(vertices), indices, weights, neighbours, vertices, sizes, areas, triangulation)
