@@ -59,11 +59,14 @@ def test_a_fit_killed_at_its_time_limit_resumes_on_resubmission(slurm_env, tmp_p
     config = yaml.safe_load(TINY.read_text())
     # Long enough to outlive a 1-minute limit (SLURM kills 60-90 s after the start); each
     # retry gets `attempt` minutes and resumes, so the fit completes within two retries.
+    # 2,000 steps were not: on an idle machine they took 58 s, so the first attempt could end
+    # its search and write its result (removing its checkpoint) just before the kill, and the
+    # retry started from scratch. 4,000 take about two minutes.
     # Checkpoints every 20 steps, so that the first attempt (optimiser start, then sampling)
     # reaches one before its kill even on a loaded machine; with 50 it sometimes did not, and
     # the next attempt then started from scratch.
-    every = 20
-    config["search"] = {"nwalkers": 12, "max_steps": 2000, "min_steps": 2000,
+    every, steps = 20, 4000
+    config["search"] = {"nwalkers": 12, "max_steps": steps, "min_steps": steps,
                         "checkpoint_every": every}
     config["resources"] = {"default": {"threads": 1, "mem_mb": 500, "runtime": 5},
                            "fit_stage": {"threads": 1, "mem_mb": 500, "runtime": 1}}
@@ -77,4 +80,4 @@ def test_a_fit_killed_at_its_time_limit_resumes_on_resubmission(slurm_env, tmp_p
     assert "TIMEOUT" in log
     diagnostics = read_result(tmp_path / target).search["diagnostics"]
     assert diagnostics["resumed_from_step"] >= every
-    assert diagnostics["steps"] == 2000
+    assert diagnostics["steps"] == steps
