@@ -177,8 +177,7 @@ _V2 = [
 
 _V3 = [
     """CREATE TABLE "mesh_reference" (
-        "dataset_hash" TEXT PRIMARY KEY REFERENCES "dataset" ("hash") ON DELETE CASCADE,
-        "reference" TEXT NOT NULL
+        "dataset_hash" TEXT PRIMARY KEY REFERENCES "dataset" ("hash") ON DELETE CASCADE, "reference" TEXT NOT NULL
     ) WITHOUT ROWID""",
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 
 import numpy as np
 
@@ -66,8 +67,6 @@ class ResultDataset:
         self.pixel_scale = float(self.pixel_scale)
         self.adapt_images = {str(k): np.asarray(v, dtype=float) for k, v in dict(self.adapt_images or {}).items()}
         if self.mesh_reference is not None:  # plain JSON values, as read back from a file
-            import json
-
             self.mesh_reference = json.loads(canonical_json(self.mesh_reference))
 
     def content_hash(self) -> str:
@@ -77,14 +76,13 @@ class ResultDataset:
         if not self.adapt_images and self.mesh_reference is None:
             return digest
         import hashlib
-        import json
 
         combined = hashlib.sha256(digest.encode())
         for name in sorted(self.adapt_images):
             image = np.ascontiguousarray(self.adapt_images[name], dtype="<f8")
             combined.update(f"adapt_images/{name}|{image.shape}|".encode() + image.tobytes())
         if self.mesh_reference is not None:
-            combined.update(b"mesh_reference|" + json.dumps(self.mesh_reference, sort_keys=True).encode())
+            combined.update(b"mesh_reference|" + canonical_json(self.mesh_reference).encode())
         return combined.hexdigest()
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -208,7 +208,8 @@ class Delaunay:
         trace : callable
             (V, 2) image-plane points -> (V, 2) source-plane points, with this model's mass.
         reference : Mapper, optional
-            A mapper of this mesh whose vertices are kept (``trace`` is then not used).
+            A mapper of this mesh made without a reference: its vertices, triangulation,
+            neighbours and areas are kept (``trace`` is then not used).
         """
         from scipy.spatial import Delaunay as Triangulation, cKDTree
 
@@ -216,8 +217,7 @@ class Delaunay:
             vertices = np.ascontiguousarray(trace(self.overlay_from(image_plane_grid)), dtype=float)
             triangulation = Triangulation(vertices)
         else:
-            vertices = np.ascontiguousarray(reference.vertices, dtype=float)
-            triangulation = reference.triangulation or Triangulation(vertices)
+            vertices, triangulation = reference.vertices, reference.triangulation
         simplices = triangulation.simplices.astype(np.int64)
         simplex, weights = delaunay_locate(vertices, simplices, triangulation.neighbors.astype(np.int64),
                                            np.ascontiguousarray(traced, dtype=float))
@@ -236,7 +236,7 @@ class Delaunay:
             indices[~inside, 0] = nearest
             weights[~inside] = (1.0, 0.0, 0.0)
             sizes[~inside] = 1
-        if reference is not None and reference.triangulation is not None:
+        if reference is not None:  # the held mesh's neighbours and areas
             return Mapper(len(vertices), indices, weights, reference.neighbours, vertices, sizes, reference.areas,
                           triangulation)
         pointer, flat = triangulation.vertex_neighbor_vertices
